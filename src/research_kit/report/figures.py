@@ -1,0 +1,78 @@
+"""Figures drawn from protected tables only.
+
+A suppressed estimate is not drawn: its place on the chart is labelled as not shown,
+so a reader sees that the value exists but is withheld, and nothing in the figure
+(bar length, interval, label) can give it back.
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from research_kit.disclosure import ProtectedTable
+from research_kit.errors import DisclosureError
+from research_kit.i18n import format_percent, translator
+
+__all__ = ["estimate_chart"]
+
+_BAR = "#6a3d9a"
+
+
+def _wrap(text: str, width: int = 42) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+_CAUTION = "#b39ddb"
+
+
+def estimate_chart(pt: ProtectedTable, *, label_column: str, language: str = "es", locale: str | None = None,
+                   title: str | None = None) -> Figure:
+    """Horizontal bar chart of percentages with 95% intervals, one bar per row of the table.
+
+    Parameters
+    ----------
+    pt : ProtectedTable
+        An estimate table (``kind='estimate'``).
+    label_column : str
+        Column whose (labelled) values name the bars.
+    language, locale : str
+        Report language and Babel locale for the axis.
+    title : str, optional
+        Figure title.
+    """
+    if not isinstance(pt, ProtectedTable) or pt.kind != "estimate":
+        raise DisclosureError("Charts are drawn from protected estimate tables only.")
+    _ = translator(language)
+    locale = locale or pt.meta.get("locale") or language
+    labels = pt.meta.get("labels", {}).get(label_column, {})
+    data = pt.data.iloc[::-1].reset_index(drop=True)  # first row on top
+    fig = Figure(figsize=(8.5, 0.42 * len(data) + 1.4), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    names = []
+    for i, r in data.iterrows():
+        names.append(_wrap(str(labels.get(r[label_column], r[label_column]))))
+        if r["status"] in ("primary", "secondary") or r["estimate"] is None or math.isnan(r["estimate"]):
+            ax.text(0.005, i, _("not shown (too few respondents)"), va="center", ha="left", fontsize=8.5,
+                    color="#555555", style="italic")
+        else:
+            color = _CAUTION if r["status"] == "caution" else _BAR
+            ax.barh(i, r["estimate"], color=color, height=0.62)
+            ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
+                        fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
+    ax.set_yticks(range(len(data)), names, fontsize=9)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(-0.7, len(data) - 0.3)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, locale, digits=0)))
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    ax.set_xlabel(_wrap(_("Percentage, with 95% confidence interval. Light bars: few respondents, interpret with caution."), 90),
+                  fontsize=8.5, loc="left")
+    return fig

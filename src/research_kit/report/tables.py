@@ -1,0 +1,95 @@
+"""HTML rendering of protected tables, in the report's language and the country's locale.
+
+Only :class:`~research_kit.disclosure.ProtectedTable` objects can be rendered: the unsafe
+path (an unprotected frame in a report) does not exist. Suppressed cells show a dash
+with an explanation; percentages on few respondents are shown in parentheses.
+Every count cell carries ``class="rk-count"`` and, when published, ``data-count``, so the
+published numbers can be checked mechanically.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from research_kit.disclosure import ProtectedTable
+from research_kit.errors import DisclosureError
+from research_kit.i18n import format_number, format_percent, translator
+
+__all__ = ["table_html"]
+
+_DASH = "\u2014"
+
+
+def _label(pt: ProtectedTable, column: str, value) -> str:
+    labels = pt.meta.get("labels", {}).get(column, {})
+    return str(labels.get(value, value))
+
+
+def _suppressed_cell(_, status: str) -> str:
+    why = _("Not shown: too few respondents") if status == "primary" else _("Not shown: protects another hidden cell")
+    return f'<td class="rk-suppressed rk-{status}" title="{html.escape(why)}">{_DASH}</td>'
+
+
+def _count_cell(value, locale: str, _) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return _suppressed_cell(_, "primary").replace('class="rk-suppressed', 'class="rk-count rk-suppressed')
+    return f'<td class="rk-count rk-num" data-count="{int(value)}">{format_number(value, locale)}</td>'
+
+
+def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = None) -> str:
+    """Render a protected table as an HTML ``<table>`` with a caption.
+
+    Parameters
+    ----------
+    pt : ProtectedTable
+    language : str
+        Report language (es, en, pt) for headers and notes.
+    locale : str, optional
+        Babel locale for numbers (default: the table's ``meta['locale']``, else the language).
+    """
+    if not isinstance(pt, ProtectedTable):
+        raise DisclosureError("Only protected tables can be shown in a report: pass the table through research_kit.disclosure first.")
+    _ = translator(language)
+    locale = locale or pt.meta.get("locale") or language
+    headers = pt.meta.get("headers", {})
+    dims = list(pt.dimensions)
+    rows_html = []
+    t_respondents, t_ci, t_n = _("Respondents"), _("95% confidence interval"), _("Respondents (n)")
+    if pt.kind == "count":
+        dim, count = dims[0], [c for c in pt.data.columns if c not in (*dims, "status")][0]
+        head = f"<th>{html.escape(headers.get(dim, dim))}</th><th class='rk-num'>{html.escape(t_respondents)}</th>"
+        for _i, r in pt.data.iterrows():
+            label = _("Total") if r[dim] == "total" else _label(pt, dim, r[dim])
+            cls = ' class="rk-total"' if r[dim] == "total" else ""
+            cell = _count_cell(r[count], locale, _) if r["status"] in ("published", "caution") else \
+                _suppressed_cell(_, r["status"]).replace('class="rk-suppressed', 'class="rk-count rk-suppressed')
+            rows_html.append(f"<tr{cls} data-status='{r['status']}'><th scope='row'>{html.escape(label)}</th>{cell}</tr>")
+    else:
+        head = "".join(f"<th>{html.escape(headers.get(d, d))}</th>" for d in dims)
+        head += (f"<th class='rk-num'>%</th><th class='rk-num'>{html.escape(t_ci)}</th>"
+                 f"<th class='rk-num'>{html.escape(t_n)}</th>")
+        for _i, r in pt.data.iterrows():
+            cells = "".join(f"<th scope='row'>{html.escape(_label(pt, d, r[d]))}</th>" for d in dims)
+            status = r["status"]
+            if status in ("primary", "secondary"):
+                cells += _suppressed_cell(_, status) + f"<td class='rk-suppressed'>{_DASH}</td>"
+            else:
+                pct = format_percent(r["estimate"], locale)
+                ci = f"{format_percent(r['ci_low'], locale)} – {format_percent(r['ci_high'], locale)}"
+                if status == "caution":
+                    pct = f"({pct})"
+                    title = html.escape(_("Few respondents: interpret with caution"))
+                    cells += f"<td class='rk-num rk-caution' title='{title}'>{pct}</td>"
+                else:
+                    cells += f"<td class='rk-num'>{pct}</td>"
+                cells += f"<td class='rk-num rk-ci'>{ci}</td>"
+            cells += _count_cell(r["n"], locale, _)
+            rows_html.append(f"<tr data-status='{status}'>{cells}</tr>")
+    caption = pt.meta.get("caption", "")
+    table_id = pt.meta.get("table_id", "")
+    return (
+        f"<table class='rk-table' data-table-id='{html.escape(table_id)}' data-kind='{pt.kind}'>"
+        f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows_html)}</tbody></table>"
+    )
