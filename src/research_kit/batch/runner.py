@@ -1,33 +1,42 @@
-"""The batch runner: papermill executes the country-report notebook once per country.
+"""The batch runner: every country's report, in parallel, incremental, atomic, with a manifest.
 
-* Parallel: one process per report, as many at once as there are cores (``jobs``).
-* Isolated: a country that fails is reported with its error; the others finish, and the
-  result says something failed (the CLI exits non-zero).
-* Private by default: executed notebooks go to a private folder (they are working files),
-  only the HTML reports go to the output folder.
-* Atomic: a report's ``index.html`` appears only when complete; a failed country leaves
-  no page behind that looks done.
+* Parallel: reports run in a local process pool sized to the cores, or on a Dask cluster.
+* Isolated: a country that fails is reported with its error and the failing cell, its partial
+  notebook and log are kept in the private folder; the others finish; the result says something
+  failed (the CLI exits non-zero).
+* Atomic: each report is built in a staging folder and moved into place in one rename, so a
+  report appears only when complete; Ctrl-C stops cleanly and leaves no half report.
+* Incremental: a report is rebuilt only when its fingerprint (data, form, notebook, parameters,
+  disclosure policy, research_kit code) changed; ``force=True`` rebuilds everything.
+* Reproducible: ``manifest.json`` beside the reports records inputs, versions and the SHA-256 of
+  every published table; :func:`reproduce` reruns a manifest and compares table by table.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
-import sys
+import shutil
+import tempfile
 import time
-import traceback
-from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import uuid
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
+from research_kit import __version__
+from research_kit.batch.executors import run_jobs
+from research_kit.batch.jobs import ReportJob, ReportOutcome
+from research_kit.batch.provenance import (MANIFEST_NAME, PROVENANCE_NAME, code_fingerprint, git_commit,
+                                           package_versions, report_fingerprint, sha256_file, study_inputs,
+                                           table_hashes)
 from research_kit.countries import NODES, Country, countries, node_name, parse_countries
 from research_kit.errors import DataFileError, ReportError
 from research_kit.i18n import translator
-from research_kit.report.country import check_parameters
+from research_kit.report.parameters import check_parameters, policy_for
 
 __all__ = ["ReportOutcome", "BatchResult", "run_reports", "notebook_path", "write_index", "DEFAULT_PRIVATE_DIR"]
 
@@ -46,123 +55,70 @@ def notebook_path(name: str = "country_report") -> Path:
 
 
 @dataclass
-class ReportOutcome:
-    """What happened to one country's report."""
-
-    country: str
-    ok: bool
-    html: str | None = None
-    executed: str | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    failed_cell: int | None = None
-
-
-@dataclass
 class BatchResult:
     """All outcomes of a batch, in the order the countries were given."""
 
     outcomes: list[ReportOutcome] = field(default_factory=list)
     index: str | None = None
+    manifest: str | None = None
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return not self.interrupted and all(o.ok for o in self.outcomes)
 
     @property
     def failed(self) -> list[ReportOutcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    @property
+    def built(self) -> list[ReportOutcome]:
+        return [o for o in self.outcomes if o.status == "built"]
+
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "seconds": self.seconds, "index": self.index, "outcomes": [asdict(o) for o in self.outcomes]}
+        return {"ok": self.ok, "interrupted": self.interrupted, "seconds": self.seconds, "index": self.index,
+                "manifest": self.manifest, "outcomes": [asdict(o) for o in self.outcomes]}
 
 
-def _run_one(alpha_3: str, notebook: str, data_root: str, out_dir: str, private_dir: str, language: str,
-             min_count: int, timeout: int | None) -> ReportOutcome:
-    """Execute one country's notebook and export its HTML (runs in a worker process)."""
-    import papermill as pm
-
-    from research_kit.countries import get_country
-    from research_kit.report.html import notebook_to_html
-
-    t0 = time.perf_counter()
-    c = get_country(alpha_3)
-    executed = Path(private_dir) / f"{c.alpha_3}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    log = executed.with_suffix(".log")
-    page = Path(out_dir) / c.alpha_3 / "index.html"
-    with _stderr_to(log):  # the kernel's own chatter goes to the country's log, not the terminal
-        try:
-            pm.execute_notebook(
-                notebook, str(executed),
-                parameters={"country": c.alpha_3, "data_root": data_root, "language": language,
-                            "min_count": min_count, "output_dir": out_dir},
-                kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
-                kernel_manager_class=_kernel_manager_class(),
-            )
-            title = f"{c.name(language)} · research_kit"
-            notebook_to_html(executed, page, language=language, title=title)
-            return ReportOutcome(c.alpha_3, True, html=str(page), executed=str(executed), seconds=time.perf_counter() - t0)
-        except Exception as exc:  # noqa: BLE001 - one country's failure must never stop the batch
-            if page.exists():
-                page.unlink()  # an old page would look like this run's result
-            cell = getattr(exc, "exec_count", None)
-            message = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}".strip()
-            traceback.print_exc()
-            return ReportOutcome(c.alpha_3, False, executed=str(executed) if executed.exists() else None,
-                                 seconds=time.perf_counter() - t0, error=message.splitlines()[0][:500], failed_cell=cell)
+def _publish(staged: Path, target: Path) -> None:
+    """Move a finished report folder into place: the old one (if any) goes, the new one appears whole."""
+    trash = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        os.replace(target, trash)
+    os.replace(staged, target)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
-def _kernel_manager_class():
-    """Kernels that talk over private IPC sockets instead of TCP ports.
-
-    With TCP, each kernel picks "free" ports that another report's kernel, started a moment later
-    in a parallel process, may take first ("Address already in use"; the kernel dies). IPC sockets
-    live in a folder of their own per kernel, so parallel reports never collide, and nothing listens
-    on the network.
-    """
-    import tempfile
-    import uuid
-
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="rk-kernel-")) / uuid.uuid4().hex[:12]))
-            super().__init__(**kwargs)
-
-        async def _async_cleanup_resources(self, restart: bool = False) -> None:
-            await super()._async_cleanup_resources(restart=restart)
-            if not restart:
-                import shutil
-
-                shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
-
-    return IPCKernelManager
+def _relative(path: str, data_root: Path) -> str:
+    p = Path(path)
+    try:
+        return str(p.relative_to(data_root))
+    except ValueError:
+        return f"surveys/{p.name}" if p.suffix == ".xlsx" else p.name
 
 
-@contextmanager
-def _stderr_to(path: Path):
-    """Send this process's standard error (and that of the kernels it starts) to ``path``."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "w", encoding="utf-8") as fh:
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+def _seed(folder: Path) -> int | None:
+    truth = folder / "truth.json"
+    if truth.is_file():
+        return json.loads(truth.read_text(encoding="utf-8")).get("seed")
+    return None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str | Path = "data/synthetic",
                 out_dir: str | Path = "reports", language: str = "es", min_count: int = 5, jobs: int | None = None,
                 private_dir: str | Path | None = None, notebook: str | Path | None = None,
-                timeout: int | None = 600, on_done: Callable[[ReportOutcome], None] | None = None) -> BatchResult:
-    """Produce the country reports and the index page.
+                timeout: float | None = 600, force: bool = False, executor: str = "local",
+                scheduler: str | None = None,
+                on_done: Callable[[ReportOutcome], None] | None = None) -> BatchResult:
+    """Produce the country reports, the index page and the run manifest.
 
     Parameters
     ----------
@@ -171,19 +127,25 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
     data_root : path
         Folder with one study folder per country.
     out_dir : path
-        Where ``<ISO3>/index.html`` and ``index.html`` are written.
+        Where ``<ISO3>/index.html``, ``index.html`` and ``manifest.json`` are written.
     language : str
         ``es``, ``en`` or ``pt``.
     min_count : int
         Disclosure threshold: smallest count that may be published.
     jobs : int, optional
-        Reports run at once (default: the number of cores).
+        Reports run at once on the local executor (default: the number of cores).
     private_dir : path, optional
         Where executed notebooks and logs go (default ``.research_kit/runs``).
     notebook : path, optional
         The notebook to run (default: the bundled ``country_report.ipynb``).
-    timeout : int, optional
-        Seconds a notebook cell may run.
+    timeout : float, optional
+        Seconds one report may take; a report that runs longer is stopped and reported failed.
+    force : bool
+        Rebuild every report, even those whose inputs did not change.
+    executor : str
+        ``"local"`` (process pool) or ``"dask"`` (needs ``scheduler``).
+    scheduler : str, optional
+        Address of a Dask scheduler, e.g. ``tcp://127.0.0.1:8786``.
     on_done : callable, optional
         Called with each :class:`ReportOutcome` as it finishes (progress display).
 
@@ -192,6 +154,9 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
     CountryError, ParameterError, DataFileError
         Before anything runs, if a country code, the language or the threshold is invalid, or the
         data folder does not exist.
+    KeyboardInterrupt
+        After a clean stop: finished reports are kept, nothing half-built is left, and the manifest
+        records what was done, so a rerun resumes.
     """
     selected = parse_countries(countries)
     _country, language, min_count = check_parameters(selected[0].alpha_3, language, min_count)
@@ -202,32 +167,95 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
             "or give the folder that holds one study folder per country with --data."
         )
     private = Path(private_dir or DEFAULT_PRIVATE_DIR).resolve()
-    nb = str(Path(notebook).resolve() if notebook else notebook_path())
+    nb = Path(notebook).resolve() if notebook else notebook_path()
+    nb_sha = sha256_file(nb)
+    policy = policy_for(min_count).to_dict()
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(selected)))
+    staging = out_dir / f".staging-{uuid.uuid4().hex[:8]}"
+    kernels = tempfile.mkdtemp(prefix="rk-")  # kernels' sockets; removed even if a worker is stopped
+    started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
+
     outcomes: dict[str, ReportOutcome] = {}
-    args = (nb, str(data_root), str(out_dir), str(private), language, min_count, timeout)
-    if jobs == 1:
-        for c in selected:
-            outcomes[c.alpha_3] = o = _run_one(c.alpha_3, *args)
+    records: dict[str, dict] = {}
+    todo: list[ReportJob] = []
+    for c in selected:
+        folder = data_root / c.alpha_3
+        inputs = study_inputs(folder)
+        params = {"country": c.alpha_3, "language": language, "min_count": min_count}
+        fp = report_fingerprint(inputs, nb_sha, params, policy)
+        records[c.alpha_3] = {"fingerprint": fp, "parameters": params, "seed": _seed(folder),
+                              "inputs": {_relative(p, data_root): h for p, h in inputs.items()}}
+        previous = _read_json(out_dir / c.alpha_3 / PROVENANCE_NAME)
+        if not force and previous and previous.get("fingerprint") == fp and (out_dir / c.alpha_3 / "index.html").is_file():
+            o = ReportOutcome(c.alpha_3, True, status="up to date", html=str(out_dir / c.alpha_3 / "index.html"))
+            outcomes[c.alpha_3] = o
             if on_done:
                 on_done(o)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_run_one, c.alpha_3, *args): c for c in selected}
-            for fut in as_completed(futures):
-                c = futures[fut]
-                try:
-                    o = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed worker is one failed country
-                    o = ReportOutcome(c.alpha_3, False, error=f"{type(exc).__name__}: {exc}")
-                outcomes[c.alpha_3] = o
-                if on_done:
-                    on_done(o)
-    result = BatchResult([outcomes[c.alpha_3] for c in selected], seconds=time.perf_counter() - t0)
-    result.index = str(write_index(out_dir, language))
-    (private / "last_batch.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+            continue
+        todo.append(ReportJob(country=c.alpha_3, notebook=str(nb), data_root=str(data_root), staging=str(staging),
+                              private_dir=str(private), language=language, min_count=min_count, timeout=timeout,
+                              fingerprint=fp, kernel_dir=kernels))
+
+    def finished(o: ReportOutcome) -> None:
+        if o.ok:
+            staged = staging / o.country
+            provenance = {"country": o.country, "research_kit": __version__, "code": code_fingerprint(),
+                          "notebook": {"name": nb.name, "sha256": nb_sha}, "policy": policy,
+                          "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                          **records[o.country], "tables": table_hashes(staged)}
+            (staged / PROVENANCE_NAME).write_text(json.dumps(provenance, indent=2, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+            _publish(staged, out_dir / o.country)
+            o.html = str(out_dir / o.country / "index.html")
+        elif o.status == "failed":
+            old = out_dir / o.country
+            if old.exists():
+                shutil.rmtree(old)  # an old report would look like this run's result
+        outcomes[o.country] = o
+        if on_done:
+            on_done(o)
+
+    result = BatchResult()
+    try:
+        run_jobs(todo, finished, executor=executor, workers=jobs, scheduler=scheduler)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(kernels, ignore_errors=True)
+        result.outcomes = [outcomes.get(c.alpha_3) or ReportOutcome(c.alpha_3, False, status="interrupted",
+                                                                     error="not run: the batch was interrupted")
+                           for c in selected]
+        result.seconds = time.perf_counter() - t0
+        result.index = str(write_index(out_dir, language))
+        manifest = {
+            "research_kit": __version__, "code": code_fingerprint(), "git_commit": git_commit(),
+            "packages": package_versions(),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "parameters": {"data_root": str(data_root), "language": language, "min_count": min_count,
+                           "timeout": timeout, "executor": executor},
+            "notebook": {"path": str(nb), "sha256": nb_sha},
+            "policy": policy,
+            "interrupted": result.interrupted,
+            "reports": {},
+        }
+        for o in result.outcomes:
+            entry = {"status": o.status, **records.get(o.country, {})}
+            if o.ok:
+                entry["tables"] = table_hashes(out_dir / o.country)
+            else:
+                entry["error"] = o.error
+            manifest["reports"][o.country] = entry
+        path = out_dir / MANIFEST_NAME
+        tmp = path.with_name(f".{MANIFEST_NAME}.{os.getpid()}.part")
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        result.manifest = str(path)
+        private.mkdir(parents=True, exist_ok=True)
+        (private / "last_batch.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     return result
 
 

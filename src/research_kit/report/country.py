@@ -18,15 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from research_kit import __version__
-from research_kit.countries import get_country
-from research_kit.disclosure import DisclosurePolicy, ProtectedTable, protect_counts, protect_estimates
-from research_kit.errors import ParameterError
-from research_kit.i18n import check_language, format_date, format_number, translator
+from research_kit.disclosure import ProtectedTable, protect_counts, protect_estimates
+from research_kit.i18n import format_date, format_number, translator
+from research_kit.report.parameters import check_parameters, policy_for
 from research_kit.report.figures import estimate_chart
 from research_kit.report.tables import table_html
 from research_kit.study import load_study
 
-__all__ = ["CountryReport", "check_parameters"]
+__all__ = ["CountryReport", "check_parameters", "policy_for"]
 
 #: Indicators of the key-indicator table and chart, in the order shown.
 KEY_INDICATORS = ("testing_12m", "status_awareness", "on_art", "condom_last_client", "condom_last_partner",
@@ -34,23 +33,6 @@ KEY_INDICATORS = ("testing_12m", "status_awareness", "on_art", "condom_last_clie
                   "client_violence", "legal_support", "org_member")
 #: Indicators shown by age group.
 AGE_INDICATORS = ("testing_12m", "prevention_coverage", "police_any", "client_violence")
-
-
-def check_parameters(country, language, min_count, data_path=None) -> tuple:
-    """Validate the notebook's parameters; each problem is a one-line error naming the value and the choices."""
-    c = get_country(country)
-    check_language(language)
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, float, str)):
-        raise ParameterError(f"min_count must be a whole number of at least 1, not {min_count!r}.")
-    try:
-        value = int(str(min_count).strip())
-    except ValueError:
-        raise ParameterError(f"min_count must be a whole number of at least 1, not {min_count!r}.") from None
-    if value < 1 or (isinstance(min_count, float) and not min_count.is_integer()):
-        raise ParameterError(f"min_count must be a whole number of at least 1, not {min_count!r}.")
-    if data_path is not None and not isinstance(data_path, (str, Path)):
-        raise ParameterError(f"data_path must be a path to an export or a study folder, not {data_path!r}.")
-    return c, language, value
 
 
 def _sha256(path: Path) -> str:
@@ -108,9 +90,7 @@ class CountryReport:
         self._ = translator(language)
         self.locale = self.country.locale(language)
         self.study = load_study(self.country, data_path, data_root=data_root)
-        min_den = max(25, self.min_count)
-        self.policy = DisclosurePolicy(min_count=self.min_count, min_denominator=min_den,
-                                       caution_denominator=max(50, min_den))
+        self.policy = policy_for(self.min_count)
         self.output_dir = Path(output_dir) / self.country.alpha_3 if output_dir else None
         self.created = dt.date.today()
         self._published: dict[str, ProtectedTable] = {}
