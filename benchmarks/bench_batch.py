@@ -72,11 +72,29 @@ def main() -> None:
             store.append(seconds)
             print(f"run {i + 1}: {name:<15} {seconds:6.1f} s", flush=True)
             shutil.rmtree(out)
+    # A rerun with nothing changed, and the cost of importing the package (every report pays it).
+    out = work / "rerun"
+    out.mkdir()
+    run_kit(data, out, ",".join(selected))
+    rerun = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "research_kit.cli", "reports", "--data", str(data), "--out",
+                        str(out / "reports"), "--private-dir", str(out / "private"), "--country", ",".join(selected)],
+                       check=True, capture_output=True)
+        rerun.append(time.perf_counter() - t0)
+    imports = []
+    for _ in range(max(5, args.repeats)):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import research_kit"], check=True)
+        imports.append(time.perf_counter() - t0)
     mk, ml = statistics.median(kit), statistics.median(loop)
     print(f"\n{len(selected)} countries, {os.cpu_count()} cores, {args.repeats} runs each")
     print(f"median research_kit reports : {mk:6.1f} s")
     print(f"median papermill CLI loop   : {ml:6.1f} s")
     print(f"ratio (loop / research_kit) : {ml / mk:5.2f}x")
+    print(f"median no-change rerun (CLI): {statistics.median(rerun):6.2f} s")
+    print(f"median 'import research_kit' in a new interpreter: {statistics.median(imports):.3f} s")
     shutil.rmtree(work)
 
 

@@ -62,8 +62,10 @@ def _special(key: str, case: dict) -> SurveyDesign:
         d = SurveyDesign(DATA.assign(fpcv=200), weights="wt", psu="venue", fpc="fpcv")
         return d.to_replicate("JK1")
     if key == "boot_user":
-        rw = pd.read_csv(REF / "replicate_weights.csv")
-        data = DATA.merge(rw, on="respondent", validate="1:1")
+        mult = pd.read_csv(REF / "bootstrap_multiplicities.csv")
+        data = DATA.merge(mult, on="venue", how="left", validate="m:1")
+        rw = [c for c in mult.columns if c.startswith("rw")]
+        data[rw] = data[rw].to_numpy() * data[["wt"]].to_numpy()
         return SurveyDesign.from_replicate_weights(
             data, weights="wt", repweights=r"^rw\d+$", type="bootstrap", scale=case["args"]["scale"]
         )
@@ -178,4 +180,7 @@ def test_matches_r(case):
         rtol = 1e-6 if iterative else 1e-8
         r = merged[col + "_r"].map(_num).to_numpy(float)
         p = merged[col].to_numpy(float)
-        np.testing.assert_allclose(p, r, rtol=rtol, atol=1e-12, err_msg=f"{col} differs from R")
+        # glm coefficients near zero: R's IRLS stops with an absolute error
+        # of about 1e-8, so compare those on the absolute scale too.
+        atol = 1e-7 if case["estimator"] in ITERATIVE else 1e-12
+        np.testing.assert_allclose(p, r, rtol=rtol, atol=atol, err_msg=f"{col} differs from R")

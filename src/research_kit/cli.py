@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -128,6 +129,118 @@ def countries(language: str = typer.Option("es", "--language", help="Names in es
             typer.echo(f"{c.alpha_2}  {c.alpha_3}  {c.name(language):<22} {c.node_name(language)}")
     except ResearchKitError as exc:
         _fail(exc)
+
+
+@app.command()
+def lab(
+    port: int = typer.Option(8888, "--port", help="Port for JupyterLab on this computer."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser window."),
+) -> None:
+    """Open JupyterLab on the kit's notebooks; start with explore.ipynb to walk through your data."""
+    import subprocess
+
+    from research_kit.batch import notebook_path
+
+    folder = notebook_path("explore").parent
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={folder}", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--LabApp.default_url=/lab/tree/explore.ipynb"]
+    if no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
+    typer.echo(f"Opening JupyterLab on {folder} (stop it with Ctrl-C)")
+    raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command("validate")
+def validate_cmd(
+    exports: list[Path] = typer.Argument(..., help="The export file(s) of one study: KoboToolbox CSV or XLSX, "
+                                                   "ODK Central CSV or ZIP. Several files (waves, sites) are combined."),
+    form: str = typer.Option(..., "--form", help="The form: a bundled name (community_survey) or the XLSForm's path."),
+    out: Path = typer.Option(..., "--out", help="Folder for accepted.csv, quarantine.csv, errors.csv and summary.html."),
+    language: str = typer.Option("es", "--language", help="Language of the messages: es, en or pt."),
+    key: Optional[Path] = typer.Option(None, "--key", help="Pseudonym key file (default: ~/.config/research_kit/"
+                                                           "project.key, or $RESEARCH_KIT_KEY_FILE; created on first use)."),
+    rename: Optional[list[str]] = typer.Option(None, "--rename", help="OLD=NEW: a question renamed between form "
+                                                                      "versions (repeat the option for several)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date after which answers count as 'in the future' "
+                                                              "(YYYY-MM-DD; default: now)."),
+) -> None:
+    """Check exports against their form: accepted rows, a quarantine and an error table (exit 0: all accepted,
+    1: some rows quarantined, 2: a file could not be read)."""
+    import logging
+
+    import pandas as pd
+
+    from research_kit.ingest import validate_export
+
+    renames = {}
+    for item in rename or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            _fail(ResearchKitError(f"--rename takes OLD=NEW (e.g. demographics/edad=age). Got {item!r} instead."))
+        renames[old.strip()] = new.strip()
+    try:
+        now = pd.Timestamp(as_of) if as_of else None
+    except ValueError:
+        _fail(ResearchKitError(f"--as-of takes a date as YYYY-MM-DD. Got {as_of!r} instead."))
+    protect_log = logging.getLogger("research_kit.ingest.protect")
+    level = protect_log.level
+    protect_log.setLevel(logging.ERROR)  # the command says it itself, below
+    try:
+        outcome = validate_export(exports, form, out_dir=out, language=language, key=key if key else True,
+                                  renames=renames, now=now)
+    except ResearchKitError as exc:
+        _fail(exc)
+    finally:
+        protect_log.setLevel(level)
+    if outcome.key_created:
+        typer.secho(f"Created a new pseudonym key at {outcome.key_path}. Keep a copy in a safe place, outside the data "
+                    "folders: later waves need the same key to link respondents.", fg=typer.colors.YELLOW, err=True)
+    for level_name, result in outcome.results.items():
+        n_err = int((result.errors["severity"] == "error").sum())
+        n_warn = int((result.errors["severity"] == "warning").sum())
+        typer.echo(f"{level_name}: {result.rows_in} rows read, {len(result.accepted)} accepted, "
+                   f"{len(result.quarantine)} quarantined ({n_err} errors, {n_warn} warnings)")
+    typer.echo(f"Written to {out}/: " + ", ".join(p.name for p in outcome.written))
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("codebook")
+def codebook_cmd(
+    form: str = typer.Argument(..., help="The form: a bundled name (community_survey) or the XLSForm's path."),
+    out: Path = typer.Option(Path("codebooks"), "--out", help="Folder to write the HTML and XLSX codebooks into."),
+    language: Optional[str] = typer.Option(None, "--language", help="es, en or pt (default: all three)."),
+) -> None:
+    """Write the form's codebook (questions, types, codes and labels, skip logic in plain words) as HTML and XLSX."""
+    from research_kit.forms.codebook import LANGUAGES, write_codebook
+
+    try:
+        written = write_codebook(form, out, languages=[language] if language else list(LANGUAGES))
+    except ResearchKitError as exc:
+        _fail(exc)
+    typer.echo(f"Codebook written to {out}/: " + ", ".join(p.name for p in written))
+
+
+@app.command("audit")
+def audit_cmd(
+    folder: Path = typer.Argument(..., help="A report folder or a whole batch (e.g. reports/): every tables/<id>.csv + .json below it."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full audit (every suppressed cell's interval) as JSON."),
+) -> None:
+    """Audit every published table below FOLDER together, as an attacker would: exit 0 when nothing
+    is recoverable, 1 when a suppressed cell can be recovered or narrowed, 2 when the files cannot be read."""
+    import json as _json
+
+    from research_kit.disclosure import audit_published
+
+    try:
+        result = audit_published(folder)
+    except ResearchKitError as exc:
+        _fail(exc)
+    if json_out is not None:
+        json_out.write_text(_json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(result.summary())
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def main() -> None:

@@ -76,7 +76,6 @@ def _post_index(design: SurveyDesign, columns: list[str], population: Any, parti
         )
     pop = _population_table(columns, population)
     keys = data[columns].astype(object)
-    cells = keys.drop_duplicates()
     sample = (
         pd.DataFrame({**{c: keys[c].to_numpy() for c in columns}, "w": weights})
         .groupby(columns, sort=True, dropna=False)["w"].sum().rename("Sample").reset_index()
@@ -109,7 +108,6 @@ def _post_index(design: SurveyDesign, columns: list[str], population: Any, parti
     both = both.reset_index(drop=True)
     lookup = pd.MultiIndex.from_frame(both[columns])
     index = lookup.get_indexer(pd.MultiIndex.from_frame(keys))
-    del cells
     return index, both["Freq"].to_numpy(float), both
 
 
@@ -158,6 +156,7 @@ def rake(design: SurveyDesign, margins: Mapping[Any, Any], maxit: int, epsilon: 
         specs.append((cols, pop))
     allcols = list(dict.fromkeys(c for cols, _ in specs for c in cols))
     w0 = design.weights
+    # R: epsilon < 1 is a fraction of the total weight, otherwise absolute
     eps = epsilon * w0.sum() if epsilon < 1 else epsilon
 
     def table(w):

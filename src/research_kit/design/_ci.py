@@ -248,7 +248,9 @@ def likelihood_one(p, se, df, level, wsum, n_used, dispersion, *, beta=None, nai
         naive = 1.0 / (wsum * p * (1 - p))
     lam = se_b**2 / naive
     alpha = stats.norm.cdf(qt((1 - level) / 2, df) * np.sqrt(lam)) / 2
-    zmax = np.sqrt(stats.f.isf(alpha, 1, n_used - 1))
+    # sqrt(qf(alpha, 1, n - 1, lower.tail = FALSE)) = |qt(alpha / 2, n - 1)|;
+    # the t form stays finite for the tiny alpha a large design effect gives.
+    zmax = float(np.abs(qt(alpha / 2, n_used - 1)))
     delta = zmax / 5
 
     def deviance(b):

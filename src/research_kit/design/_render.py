@@ -22,6 +22,11 @@ def _fmt_number(x: float, digits: int) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _interval(lo: float, hi: float, fmt) -> str:
+    sep = " to " if (lo is not None and lo < 0) or (hi is not None and hi < 0) else "–"
+    return f"({fmt(lo)}{sep}{fmt(hi)})"
+
+
 def _digits_for(values: pd.Series) -> int:
     finite = values[pd.notna(values)].abs()
     if finite.empty:
@@ -63,18 +68,16 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     label = f"estimate ({round(100 * level)}% CI)"
     if statistic == "proportion":
         def cell(r):
-            return (
-                f"{_fmt_number(100 * r.estimate, 1)}% "
-                f"({_fmt_number(100 * r.ci_low, 1)}–{_fmt_number(100 * r.ci_high, 1)})"
+            return f"{_fmt_number(100 * r.estimate, 1)}% " + _interval(
+                100 * r.ci_low, 100 * r.ci_high, lambda v: _fmt_number(v, 1)
             )
         se = (100 * table["se"]).map(lambda v: _fmt_number(v, 1))
     else:
         d = _digits_for(table["estimate"])
 
         def cell(r):
-            return (
-                f"{_fmt_number(r.estimate, d)} "
-                f"({_fmt_number(r.ci_low, d)}–{_fmt_number(r.ci_high, d)})"
+            return f"{_fmt_number(r.estimate, d)} " + _interval(
+                r.ci_low, r.ci_high, lambda v: _fmt_number(v, d)
             )
         se = table["se"].map(lambda v: _fmt_number(v, d + 1))
     out[label] = [cell(r) for r in table[["estimate", "ci_low", "ci_high"]].itertuples()]

@@ -657,7 +657,11 @@ class RDSDesign:
         observed = codes >= 0
         n_obs = int(observed.sum())
         if n_obs == 0:
-            raise EstimationError(f"{outcome.name!r} has no observed values in this (sub)sample.")
+            # An empty domain (e.g. no one under 25 reports living with HIV) is a fact, not an error:
+            # report it with n = 0, as SurveyDesign does, and let disclosure control hide it.
+            nan = float("nan")
+            return [{"level": outcome.levels[g], "estimate": nan, "se": nan, "ci_low": nan, "ci_high": nan,
+                     "deff": nan, "n": 0, "n_event": 0} for g in outcome.report]
         ss_seed = seed if seed is not None else rng
         w = core.weights(name, outcome, ss_seed, n_ss_samples, n_ss_iterations)
         wo = np.where(observed, w, 0.0)

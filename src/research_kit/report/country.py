@@ -22,6 +22,7 @@ from research_kit.disclosure import ProtectedTable, protect_counts, protect_esti
 from research_kit.i18n import format_date, format_number, translator
 from research_kit.report.parameters import check_parameters, policy_for
 from research_kit.report.figures import estimate_chart
+from research_kit.report.labels import age_group_labels, choice_labels, indicator_labels
 from research_kit.report.tables import table_html
 from research_kit.study import load_study
 
@@ -97,14 +98,10 @@ class CountryReport:
 
     # ---- helpers -----------------------------------------------------------------------
     def _choice_labels(self, field: str) -> dict[str, str]:
-        form = self.study.form
-        answers = {"country": self.country.alpha_3.lower()}
-        return {c.name: c.label(self.language) for c in form.choices_for(field, answers)}
+        return choice_labels(self.study.form, field, self.language, self.country)
 
     def _indicator_labels(self) -> dict[str, str]:
-        from research_kit import indicators
-
-        return {i.id: i.name(self.language) for i in indicators.get()}
+        return indicator_labels(self.language)
 
     def _publish(self, table_id: str, pt: ProtectedTable, caption: str, headers: dict, labels: dict) -> ProtectedTable:
         pt.meta.update({"table_id": table_id, "caption": caption, "headers": headers, "labels": labels,
@@ -168,7 +165,7 @@ class CountryReport:
         parts = [f"<h2>{html.escape(heading)}</h2>"]
         for field, title in (("city", _("City")), ("age_group", _("Age group")), ("venue_type", _("Main workplace")),
                              ("nationality", _("Nationality"))):
-            labels = {**self._choice_labels(field)} if field != "age_group" else {"u25": _("Under 25"), "25plus": _("25 and older")}
+            labels = self._choice_labels(field) if field != "age_group" else age_group_labels(self.language)
             order = list(labels)
             counts = resp[field].value_counts().reindex(order, fill_value=0)
             table = pd.DataFrame({field: order, "count": counts.to_numpy()})
@@ -211,7 +208,7 @@ class CountryReport:
         pt = protect_estimates(est, self.policy, by=["indicator", "age_group"], group="indicator")
         return self._publish("indicators_by_age", pt, _("Indicators by age group"),
                              {"indicator": _("Indicator"), "age_group": _("Age group")},
-                             {"indicator": self._indicator_labels(), "age_group": {"u25": _("Under 25"), "25plus": _("25 and older")}})
+                             {"indicator": self._indicator_labels(), "age_group": age_group_labels(self.language)})
 
     def notes(self) -> _Html:
         """Disclosure rules applied, definitions, and where the numbers come from."""

@@ -16,7 +16,7 @@ from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import format_percent, translator
 
-__all__ = ["estimate_chart"]
+__all__ = ["estimate_chart", "Chart"]
 
 _BAR = "#6a3d9a"
 
@@ -76,3 +76,36 @@ def estimate_chart(pt: ProtectedTable, *, label_column: str, language: str = "es
     ax.set_xlabel(_wrap(_("Percentage, with 95% confidence interval. Light bars: few respondents, interpret with caution."), 90),
                   fontsize=8.5, loc="left")
     return fig
+
+
+class Chart:
+    """A figure that shows itself in JupyterLab as an image with a text alternative, and saves as PNG or SVG.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    alt : str
+        Text alternative for screen readers.
+    """
+
+    def __init__(self, figure: Figure, alt: str = ""):
+        self.figure = figure
+        self.alt = alt
+
+    def png(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png")
+        return buf.getvalue()
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        data = base64.b64encode(self.png()).decode()
+        return f"<figure class='rk-figure'><img src='data:image/png;base64,{data}' alt='{html.escape(self.alt)}'/></figure>"
+
+    def save(self, path) -> None:
+        """Write the chart; the format follows the file's suffix (``.png`` or ``.svg``)."""
+        self.figure.savefig(path)

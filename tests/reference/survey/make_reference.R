@@ -4,8 +4,10 @@
 #     Rscript tests/reference/survey/make_reference.R
 # It reads tests/reference/survey/survey_data.csv (made by make_data.py) and
 # writes tests/reference/survey/reference.json: a list of cases, each with the
-# design, the estimator, its arguments and the table R produced.  The Python
-# tests (tests/test_design_survey_reference.py) replay every case.
+# design, the estimator, its arguments and the table R produced, and
+# bootstrap_multiplicities.csv (R's bootstrap replicates, used as user-supplied
+# replicate weights).  The Python tests (tests/test_design_survey_reference.py)
+# replay every case.  Takes about five minutes.
 
 suppressMessages(library(survey))
 suppressMessages(library(jsonlite))
@@ -228,10 +230,13 @@ for (key in c("poststrat", "poststrat_twostage", "raked")) {
 # --- replicate weights -----------------------------------------------------------
 set.seed(20240605)
 boot <- as.svrepdesign(designs$main(), type = "bootstrap", replicates = 40, compress = FALSE)
-rw <- weights(boot, "analysis")
-colnames(rw) <- sprintf("rw%02d", seq_len(ncol(rw)))
-write.csv(data.frame(respondent = df$respondent, rw), file.path(here, "replicate_weights.csv"),
-          row.names = FALSE)
+# The bootstrap multiplicities are constant within a venue: store them per
+# venue (small file); the replicate weights are wt * multiplicity.
+mult <- weights(boot, "replication")
+colnames(mult) <- sprintf("rw%02d", seq_len(ncol(mult)))
+per_venue <- data.frame(venue = df$venue, mult)[!duplicated(df$venue), ]
+write.csv(per_venue, file.path(here, "bootstrap_multiplicities.csv"), row.names = FALSE)
+rw <- as.matrix(per_venue[match(df$venue, per_venue$venue), -1]) * df$wt
 boot_scale <- boot$scale
 dfrw <- cbind(df, rw)
 designs$boot_user <- function() svrepdesign(data = dfrw, repweights = "rw[0-9]+", weights = ~wt,
@@ -255,6 +260,16 @@ for (key in c("boot_user", "jk1", "jkn", "jk1_fpc")) {
   glm_case(key, "tested_12m ~ police_violence + age_group", "binomial",
            "tested_12m ~ police_violence + C(age_group)")
 }
+
+for (key in c("jkn", "boot_user", "jk1")) {
+  for (by in list(character(0), "country")) {
+    add_case(key, "quantile", list(variables = "age", q = 0.5, by = by, scale = boot_scale),
+             run_quantile(key, "age", 0.5, by))
+  }
+  chisq_case(key, "tested_12m", "venue_type")
+}
+cases[[length(cases)]]$args$scale <- boot_scale
+for (i in seq_along(cases)) if (cases[[i]]$design == "boot_user") cases[[i]]$args$scale <- boot_scale
 
 out <- list(
   r_version = R.version.string,
