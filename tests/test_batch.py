@@ -120,3 +120,33 @@ def test_cli_synth_then_countries(tmp_path):
     assert (tmp_path / "URY" / "community_survey.csv").is_file()
     listing = CliRunner().invoke(app, ["countries", "--language", "pt"])
     assert "Paraguai" in listing.output and listing.output.count("\n") == 17
+
+
+def test_audit_of_every_table_the_batch_published_finds_nothing_recoverable(batch):
+    from research_kit.disclosure.publish import audit_published, read_published
+
+    _result, out, _ = batch
+    tables = read_published(out)
+    assert {"PRY", "URY"} <= {t.fixed.get("country") for t in tables.values()}
+    assert len(tables) >= 2 * 10
+    result = audit_published(out)
+    assert result.ok, result
+    cli = CliRunner().invoke(app, ["audit", str(out)])
+    assert cli.exit_code == 0, cli.output
+
+
+def test_no_published_csv_count_is_under_the_threshold(batch):
+    import json
+
+    _result, out, _ = batch
+    checked = 0
+    for meta_path in out.rglob("tables/*.json"):
+        meta = json.loads(meta_path.read_text())
+        table = pd.read_csv(meta_path.with_suffix(".csv"))
+        shown = table[table["status"] == "published"]["value"]
+        suppressed = table[table["status"] != "published"]["value"]
+        assert suppressed.isna().all(), meta_path
+        if meta["measure"]["kind"] == "count":
+            assert (shown >= meta["policy"]["min_count"]).all(), meta_path
+            checked += 1
+    assert checked >= 2 * 8

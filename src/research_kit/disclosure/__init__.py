@@ -5,6 +5,22 @@ Every table a report, an export or a figure shows is a :class:`ProtectedTable`, 
 (frequencies). Report helpers accept nothing else, and every protected table carries
 the :class:`DisclosurePolicy` that protected it.
 
+The engine underneath, in the order data flows:
+
+* :class:`Dimension`, :class:`CountTable` — count tables in any number of dimensions with
+  hierarchical margins, validated (margins add up, counts are whole and not negative);
+* :mod:`~research_kit.disclosure.primary` — which cells are sensitive (small counts, group
+  disclosure, NCHS reliability with Korn–Graubard intervals);
+* :func:`suppress` — complementary suppression of one or more linked tables, by the
+  hypercube heuristic or the optimal mixed-integer programme, with protection levels and
+  guards for singletons, zeros and whole numbers;
+* :func:`protect_linked` — every table of a batch protected as one, with a
+  :class:`BatchRecord` of what was suppressed;
+* :func:`audit_tables`, :func:`audit_published` — the attacker's interval for every
+  suppressed cell, from the owner's tables or from published files only;
+* :func:`write_table` — ``tables/<table_id>.csv`` and ``.json`` for every published table;
+* :func:`deidentify` — microdata extracts for partners, k-anonymous, with a risk summary.
+
 Examples
 --------
 >>> import pandas as pd
@@ -15,7 +31,52 @@ Examples
 {'city': ['a', 'b', 'c', 'total'], 'count': [40.0, nan, nan, 55.0], 'status': ['published', 'primary', 'secondary', 'published']}
 """
 
+from research_kit.disclosure.audit import AuditResult, audit_system, audit_tables
+from research_kit.disclosure.linked import BatchRecord, LinkedResult, protect_linked
+from research_kit.disclosure.microdata import Extract, deidentify, risk_summary
+from research_kit.disclosure.model import CountTable, Dimension, TableError
 from research_kit.disclosure.policy import DisclosurePolicy
-from research_kit.disclosure.tables import ProtectedTable, protect_counts, protect_estimates
+from research_kit.disclosure.primary import effective_sample_size, estimate_rules, korn_graubard
+from research_kit.disclosure.publish import PublishedTableError, audit_published, read_published, write_table
+from research_kit.disclosure.secondary import Protection, SuppressionError, SuppressionResult, suppress
+from research_kit.disclosure.system import CellSystem
+from research_kit.disclosure.tables import (
+    ProtectedTable,
+    estimate_count_table,
+    protect_count_table,
+    protect_counts,
+    protect_estimates,
+)
 
-__all__ = ["DisclosurePolicy", "ProtectedTable", "protect_counts", "protect_estimates"]
+__all__ = [
+    "DisclosurePolicy",
+    "ProtectedTable",
+    "protect_counts",
+    "protect_estimates",
+    "protect_count_table",
+    "estimate_count_table",
+    "Dimension",
+    "CountTable",
+    "TableError",
+    "CellSystem",
+    "Protection",
+    "suppress",
+    "SuppressionResult",
+    "SuppressionError",
+    "protect_linked",
+    "LinkedResult",
+    "BatchRecord",
+    "audit_tables",
+    "audit_system",
+    "audit_published",
+    "AuditResult",
+    "write_table",
+    "read_published",
+    "PublishedTableError",
+    "estimate_rules",
+    "effective_sample_size",
+    "korn_graubard",
+    "deidentify",
+    "risk_summary",
+    "Extract",
+]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from research_kit import __version__
 from research_kit.disclosure import ProtectedTable, protect_counts, protect_estimates
+from research_kit.disclosure.publish import write_table
 from research_kit.i18n import format_date, format_number, translator
 from research_kit.report.parameters import check_parameters, policy_for
 from research_kit.report.figures import estimate_chart
@@ -108,9 +109,11 @@ class CountryReport:
                         "locale": self.locale, "language": self.language})
         self._published[table_id] = pt
         if self.output_dir is not None:
-            folder = self.output_dir / "tables"
-            folder.mkdir(parents=True, exist_ok=True)
-            pt.data.to_csv(folder / f"{table_id}.csv", index=False, lineterminator="\n")
+            # Machine-readable beside the report, so that anyone can audit what was published:
+            # counts of respondents share one measure, indicator percentages another.
+            write_table(pt, self.output_dir / "tables", table_id,
+                        measure="respondents" if pt.kind == "count" else "indicator",
+                        fixed={"country": self.country.alpha_3})
         return pt
 
     @cached_property

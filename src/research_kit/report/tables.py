@@ -16,7 +16,7 @@ from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import format_number, format_percent, translator
 
-__all__ = ["table_html"]
+__all__ = ["table_html", "notebook_html"]
 
 _DASH = "\u2014"
 
@@ -93,3 +93,25 @@ def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = No
         f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows_html)}</tbody></table>"
     )
+
+
+# Notebooks do not load the report stylesheet: a few rules, scoped to protected tables, travel with each table.
+_NOTEBOOK_CSS = (
+    "<style>"
+    ".rk-table{border-collapse:collapse;margin:.4em 0;font-size:.95em}"
+    ".rk-table caption{text-align:left;font-weight:600;padding:.2em 0}"
+    ".rk-table th,.rk-table td{text-align:left!important;padding:.25em .6em;border-bottom:1px solid #ddd}"
+    ".rk-table thead th{border-bottom:2px solid #6a3d9a}"
+    ".rk-table .rk-num,.rk-table .rk-suppressed{text-align:right!important;font-variant-numeric:tabular-nums}"
+    ".rk-table .rk-suppressed,.rk-table .rk-caution,.rk-legend{color:#666}"
+    ".rk-table tr.rk-total th,.rk-table tr.rk-total td{font-weight:700}"
+    "</style>"
+)
+
+
+def notebook_html(pt: ProtectedTable) -> str:
+    """A protected table as shown in JupyterLab: the table, its styling, and a one-line key to the marks."""
+    language = pt.meta.get("language", "es")
+    _ = translator(language)
+    key = f"{_DASH} {_('Not shown: too few respondents')} · ( ) {_('Few respondents: interpret with caution')}"
+    return f"{_NOTEBOOK_CSS}{table_html(pt, language)}<div class='rk-legend'>{html.escape(key)}</div>"
