@@ -68,7 +68,7 @@ __all__ = [
 
 #: Estimator names accepted by :meth:`RDSDesign.proportion` and friends.
 ESTIMATORS = ("RDS-I", "RDS-II", "SS")
-_CI_METHODS = ("analytic", "bootstrap", "treeboot", None)
+_CI_METHODS = ("analytic", "logit", "bootstrap", "treeboot", None)
 _ESTIMATOR_ALIASES = {
     "rds-i": "RDS-I",
     "rdsi": "RDS-I",
@@ -99,10 +99,23 @@ def _ci_name(ci: str | None) -> str | None:
     key = _CI_ALIASES.get(key, key)
     if key not in _CI_METHODS:
         raise ParameterError(
-            f"Unknown ci={ci!r}; use 'analytic' (R's printed s.e.), 'bootstrap' (Salganik), "
-            "'treeboot' or None."
+            f"Unknown ci={ci!r}; use 'analytic' (R's printed s.e.), 'logit' (the same s.e., interval on the "
+            "logit scale), 'bootstrap' (Salganik), 'treeboot' or None."
         )
     return key
+
+
+def _interval(p: float, se: float, z: float, method: str | None) -> tuple[float, float]:
+    """Wald interval, or for ``"logit"`` the interval on the logit scale (delta method, as svyciprop)."""
+    if not np.isfinite(se):
+        return np.nan, np.nan
+    if method != "logit":
+        return p - z * se, p + z * se
+    if p <= 0 or p >= 1:
+        return p, p  # nothing to spread on the logit scale; disclosure control hides such groups
+    half = z * se / (p * (1 - p))
+    centre = np.log(p / (1 - p))
+    return float(1 / (1 + np.exp(-(centre - half)))), float(1 / (1 + np.exp(-(centre + half))))
 
 
 def _z(level: float) -> float:
@@ -573,9 +586,13 @@ class RDSDesign:
             RDS-II (Volz–Heckathorn, R ``RDS.II.estimates``), RDS-I
             (Salganik–Heckathorn, ``RDS.I.estimates``) or Gile's SS
             (``RDS.SS.estimates``, needs ``population_size``).
-        ci : {"analytic", "bootstrap", "treeboot", None}
+        ci : {"analytic", "logit", "bootstrap", "treeboot", None}
             ``"analytic"``: the standard error R's ``RDS.*.estimates`` print
-            (``EL.se``), interval ``estimate ± z s.e.``. ``"bootstrap"``:
+            (``EL.se``), interval ``estimate ± z s.e.``. ``"logit"``: the same
+            standard error, with the interval built on the logit scale
+            (``expit(logit(p) ± z s.e. / (p(1 − p)))``, as R's ``svyciprop``
+            method ``"logit"`` does for survey designs), so it stays within
+            0–1 for rare attributes; reports use it. ``"bootstrap"``:
             Salganik's bootstrap as R's ``RDS.bootstrap.intervals(uncertainty
             = "Salganik")`` (s.e. = standard deviation of the replicates,
             interval ``estimate ± z s.e.``). ``"treeboot"``: tree bootstrap
@@ -692,7 +709,7 @@ class RDSDesign:
             boot_se = np.zeros(k)
 
         rows = []
-        if method == "analytic":
+        if method in ("analytic", "logit"):
             indicators = np.where(observed[:, None], codes[:, None] == np.asarray(outcome.report)[None, :], np.nan)
             el = np.atleast_1d(est.el_se(w, indicators, core.population_size, n_total=core.n))
         for i, g in enumerate(outcome.report):
@@ -700,11 +717,11 @@ class RDSDesign:
             y = np.where(observed, (codes == g).astype(float), np.nan)
             if method is None:
                 se = np.nan
-            elif method == "analytic":
+            elif method in ("analytic", "logit"):
                 se = float(el[i])
             else:
                 se = float(boot_se[g])
-            n_for_fpc = core.population_size if method in (None, "analytic") else core.population_size_exact
+            n_for_fpc = core.population_size if method in (None, "analytic", "logit") else core.population_size_exact
             if outcome.numeric:
                 var_y = est.wtd_var(y, w)
             else:
@@ -715,8 +732,8 @@ class RDSDesign:
                     "level": outcome.levels[g],
                     "estimate": p,
                     "se": se,
-                    "ci_low": p - z * se if np.isfinite(se) else np.nan,
-                    "ci_high": p + z * se if np.isfinite(se) else np.nan,
+                    "ci_low": _interval(p, se, z, method)[0],
+                    "ci_high": _interval(p, se, z, method)[1],
                     "deff": deff,
                     "n": n_obs,
                     "n_event": int(counts[g]),

@@ -150,6 +150,11 @@ def compute(design, ids: str | Iterable[str] | None = None, by: str | list[str] 
         out = design.proportion(names, by=by_list or None, **options)
         out = out.rename(columns={"variable": "indicator"}).drop(columns=["level"], errors="ignore")
     else:
+        from research_kit.design import RDSDesign
+
+        if isinstance(design, RDSDesign):
+            # Intervals within 0–1 for rare attributes (R's analytic s.e., logit-scale interval).
+            options.setdefault("ci", "logit")
         frames = []
         for name in names:
             t = design.proportion(name, by=by_list or None, **options)
