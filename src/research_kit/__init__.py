@@ -4,7 +4,8 @@ The public API fits on one page::
 
     import research_kit as rk
     form = rk.load_form("community_survey")          # the XLSForm questionnaire
-    data = rk.read_export("export.csv", form=form)   # a KoboToolbox export, tidy
+    data = rk.read_export("export.csv", form=form)   # a KoboToolbox or ODK export, tidy
+    result = rk.validate(data, form)                 # accepted rows, quarantine, error table
     study = rk.load_study("PY")                      # data + form + sampling design
     rk.indicators.compute(study.design, ["testing_12m"], by="age_group")
     rk.SurveyDesign(df, weights="wt", strata="stratum", psu="venue")
@@ -28,6 +29,8 @@ _ATTRS = {
     "load_form": ("research_kit.forms", "load_form"),
     "read_xlsform": ("research_kit.forms", "read_xlsform"),
     "read_export": ("research_kit.ingest", "read_export"),
+    "validate": ("research_kit.ingest", "validate"),
+    "validate_export": ("research_kit.ingest", "validate_export"),
     "load_study": ("research_kit.study", "load_study"),
     "Study": ("research_kit.study", "Study"),
     "get_country": ("research_kit.countries", "get_country"),

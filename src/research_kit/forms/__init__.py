@@ -1,5 +1,11 @@
 """XLSForm questionnaires: the form model, the bundled forms and XLSForm expressions.
 
+* :mod:`research_kit.forms.model` — the typed model (:class:`Form`, :class:`Field`, :class:`Group`,
+  :class:`Choice`) read with pyxform;
+* :mod:`research_kit.forms.expressions` — ODK XPath evaluated over whole columns;
+* :mod:`research_kit.forms.schema` — form → plain dictionary → pandera schema (``data_schema/``);
+* :mod:`research_kit.forms.codebook` — codebooks in es / en / pt, skip logic in plain words.
+
 Examples
 --------
 >>> from research_kit.forms import load_form
@@ -14,13 +20,9 @@ from functools import cache
 from pathlib import Path
 
 from research_kit.errors import FormError
-from research_kit.forms.model import Choice, Field, Form, language_code, read_xlsform
+from research_kit.forms.model import Choice, Field, Form, Group, language_code, read_xlsform
 
-__all__ = ["Choice", "Field", "Form", "read_xlsform", "language_code", "load_form", "surveys_dir", "FORMS"]
-
-#: Forms shipped in ``surveys/``.
-FORMS: tuple[str, ...] = ("community_survey",)
-
+__all__ = ["Choice", "Field", "Form", "Group", "read_xlsform", "language_code", "load_form", "surveys_dir", "FORMS"]
 
 def surveys_dir() -> Path:
     """Folder holding the bundled XLSForms.
@@ -33,6 +35,14 @@ def surveys_dir() -> Path:
     if repo.is_dir():
         return repo
     return here.parents[1] / "surveys"
+
+
+def _bundled() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in surveys_dir().glob("*.xlsx") if not p.name.startswith(("~$", "."))))
+
+
+#: Forms shipped in ``surveys/`` (every XLSForm there: each has its schema in ``data_schema/``).
+FORMS: tuple[str, ...] = _bundled()
 
 
 @cache

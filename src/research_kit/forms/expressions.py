@@ -17,8 +17,10 @@ evaluator is written by hand. It follows XPath 1.0 as ODK applies it to form dat
   every comparison with NaN is false;
 * ``and``, ``or``, ``not()``, ``if()``, ``selected()``, ``count-selected()``,
   ``regex()``, ``string-length()``, ``number()``, ``int()``, ``coalesce()``,
-  ``true()``, ``false()``, ``div``, ``mod`` are supported; ``.`` is the field the
-  expression belongs to.
+  ``true()``, ``false()``, ``today()``, ``now()``, ``date()``, ``decimal-date-time()``,
+  ``div``, ``mod`` are supported; ``.`` is the field the expression belongs to;
+* dates compare as numbers of days since 1970-01-01, so ``. <= today()`` works on a
+  ``date`` question.
 
 Examples
 --------
@@ -32,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -203,19 +206,67 @@ def referenced_fields(text: str) -> set[str]:
 
 # ---- vectorised evaluation -------------------------------------------------------------
 
+#: Set while evaluating over a frame known to hold only text, blanks as '' (no NaN): skips NaN checks.
+_CLEAN: contextvars.ContextVar[bool] = contextvars.ContextVar("clean", default=False)
+
+
+def per_unique(values: pd.Series, fn: Callable[[pd.Series], Any], dtype=None) -> pd.Series:
+    """Apply ``fn`` to the distinct values of a column only, and spread the results back.
+
+    Survey answers repeat a few codes over thousands of rows, so string work (splitting,
+    regular expressions, number parsing) done once per distinct value instead of once per row is
+    what keeps validation of large exports fast. ``fn`` gets a Series of the distinct values.
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    result = fn(pd.Series(uniques, dtype=object))
+    result = np.asarray(result, dtype=dtype) if dtype is not None else np.asarray(result)
+    return pd.Series(result[codes] if len(codes) else result[:0], index=values.index)
+
+
+def _number_text(x) -> str:
+    return "" if pd.isna(x) else (str(int(x)) if float(x).is_integer() else repr(float(x)))
+
+
 def _as_str(v) -> pd.Series | str:
     if isinstance(v, pd.Series):
         if v.dtype == bool:
-            return v.map({True: "true", False: "false"})
+            return v.map({True: "true", False: "false"}).astype(object)
         if pd.api.types.is_numeric_dtype(v.dtype):
             # Numbers print as XPath does: 3 not 3.0, NaN as blank.
-            return v.map(lambda x: "" if pd.isna(x) else (str(int(x)) if float(x).is_integer() else repr(float(x))))
-        return v.astype(object).where(v.notna(), "").astype(str)
+            return per_unique(v, lambda u: [_number_text(x) for x in u], dtype=object)
+        if v.dtype == object and _CLEAN.get():
+            return v
+        return v.astype(object).where(v.notna(), "")
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return "" if np.isnan(v) else (str(int(v)) if v.is_integer() else repr(v))
+        return _number_text(v)
     return str(v)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _date_days(values: pd.Series) -> pd.Series:
+    """Days since 1970-01-01 of ISO dates and date-times, as ODK converts dates to numbers; NaN otherwise."""
+    text = values.astype(object).map(str)
+    looks = text.str.match(_ISO_DATE.pattern).astype(bool)
+    out = pd.Series(np.nan, index=values.index, dtype=float)
+    if looks.any():
+        # Local date and clock time as written: the offset is dropped, as ODK compares dates in the device's zone.
+        local = text[looks].str.slice(0, 19).str.replace("T", " ", regex=False)
+        stamps = pd.to_datetime(local, format="mixed", errors="coerce")
+        out[looks] = (stamps - _EPOCH) / pd.Timedelta(days=1)
+    return out
+
+
+def _to_number(text: pd.Series) -> np.ndarray:
+    num = pd.to_numeric(text, errors="coerce").astype(float)
+    odd = num.isna() & (text != "")
+    if odd.any():  # dates compare as numbers of days, as in ODK
+        num[odd] = _date_days(text[odd])
+    return num.to_numpy()
 
 
 def _as_num(v):
@@ -224,7 +275,8 @@ def _as_num(v):
             return v.astype(float)
         if pd.api.types.is_numeric_dtype(v.dtype):
             return v.astype(float)
-        return pd.to_numeric(v.astype(object).where(v.notna(), ""), errors="coerce").astype(float)
+        text = v if v.dtype == object and _CLEAN.get() else v.astype(object).where(v.notna(), "")
+        return per_unique(text, _to_number, dtype=float)
     if isinstance(v, bool):
         return float(v)
     if isinstance(v, (int, float)):
@@ -232,7 +284,28 @@ def _as_num(v):
     try:
         return float(v)
     except (TypeError, ValueError):
+        if isinstance(v, str) and _ISO_DATE.match(v):
+            return float(_date_days(pd.Series([v])).iloc[0])
         return float("nan")
+
+
+def _today():
+    return pd.Timestamp.now().strftime("%Y-%m-%d")
+
+
+def _now():
+    return pd.Timestamp.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _date(v):
+    """``date()``: a number of days since 1970 becomes a date; a date string stays as it is."""
+    if isinstance(v, pd.Series):
+        num = pd.to_numeric(v.astype(object), errors="coerce") if not pd.api.types.is_numeric_dtype(v.dtype) else v
+        as_date = (_EPOCH + pd.to_timedelta(num, unit="D")).dt.strftime("%Y-%m-%d")
+        return as_date.where(num.notna(), _as_str(v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (_EPOCH + pd.Timedelta(days=float(v))).strftime("%Y-%m-%d")
+    return _as_str(v)
 
 
 def _as_bool(v):
@@ -252,7 +325,8 @@ def _as_bool(v):
 
 def _is_number(node: Node) -> bool:
     return node.kind in ("num", "neg") or (node.kind == "binop" and node.value in ("+", "-", "*", "div", "mod")) or (
-        node.kind == "call" and node.value in ("number", "int", "count-selected", "string-length", "round")
+        node.kind == "call" and node.value in ("number", "int", "count-selected", "string-length", "round",
+                                             "decimal-date-time")
     )
 
 
@@ -261,14 +335,14 @@ def _selected(values, option):
     if isinstance(s, pd.Series) and isinstance(opt, pd.Series):
         return pd.Series([o in p.split() for p, o in zip(s, opt)], index=s.index)
     if isinstance(s, pd.Series):
-        return s.str.split().map(lambda parts: opt in parts).astype(bool)
+        return per_unique(s, lambda u: [opt in x.split() for x in u], dtype=bool)
     return opt in s.split()
 
 
 def _count_selected(values):
     s = _as_str(values)
     if isinstance(s, pd.Series):
-        return s.str.split().map(len).astype(float)
+        return per_unique(s, lambda u: [len(x.split()) for x in u], dtype=float)
     return float(len(s.split()))
 
 
@@ -276,7 +350,7 @@ def _regex(values, pattern):
     pat = re.compile(_as_str(pattern))
     s = _as_str(values)
     if isinstance(s, pd.Series):
-        return s.map(lambda x: bool(pat.search(x)))
+        return per_unique(s, lambda u: [bool(pat.search(x)) for x in u], dtype=bool)
     return bool(pat.search(s))
 
 
@@ -299,7 +373,7 @@ def _coalesce(a, b):
 
 def _string_length(v):
     s = _as_str(v)
-    return s.str.len().astype(float) if isinstance(s, pd.Series) else float(len(s))
+    return per_unique(s, lambda u: [len(x) for x in u], dtype=float) if isinstance(s, pd.Series) else float(len(s))
 
 
 def _int(v):
@@ -322,6 +396,10 @@ _FUNCTIONS: dict[str, Callable] = {
     "coalesce": _coalesce,
     "round": lambda v, d=0.0: np.round(_as_num(v), int(d)),
     "boolean": _as_bool,
+    "today": _today,
+    "now": _now,
+    "date": _date,
+    "decimal-date-time": _as_num,
 }
 
 
@@ -392,7 +470,7 @@ def _eval(node: Node, frame: pd.DataFrame, current: str | None):
     raise FormError(f"Unknown operator {op!r}.")  # pragma: no cover - the parser admits no other
 
 
-def evaluate(expression: str, frame: pd.DataFrame, *, current: str | None = None) -> pd.Series:
+def evaluate(expression: str, frame: pd.DataFrame, *, current: str | None = None, clean: bool = False) -> pd.Series:
     """Evaluate an XLSForm expression for every row of ``frame``.
 
     Parameters
@@ -403,6 +481,9 @@ def evaluate(expression: str, frame: pd.DataFrame, *, current: str | None = None
         One column per form field, named as in the form; blank answers are ``''`` or missing.
     current : str, optional
         The field that ``.`` stands for (the row of the form the expression belongs to).
+    clean : bool
+        Promise that every text column holds ``str`` values only, blanks as ``''`` (no NaN or
+        None), as a validator's working frame does; saves the checks for missing values.
 
     Returns
     -------
@@ -416,7 +497,11 @@ def evaluate(expression: str, frame: pd.DataFrame, *, current: str | None = None
     >>> evaluate("${hiv_last_result} != 'positive'", df).tolist()
     [False, True, True]
     """
-    result = _eval(parse(expression).tree, frame, current)
+    token = _CLEAN.set(clean)
+    try:
+        result = _eval(parse(expression).tree, frame, current)
+    finally:
+        _CLEAN.reset(token)
     if not isinstance(result, pd.Series):
         result = pd.Series([result] * len(frame), index=frame.index)
     return result

@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 
 from research_kit.errors import FormError
 
-__all__ = ["Choice", "Field", "Form", "read_xlsform", "language_code"]
+__all__ = ["Choice", "Field", "Group", "Form", "read_xlsform", "language_code"]
 
 _LANG = re.compile(r"\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\)\s*$")
 
@@ -104,6 +104,10 @@ class Field:
     group_relevant: tuple[str, ...] = ()
     identifying: bool = False
     constraint_messages: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, str] = field(default_factory=dict)
+    required_messages: Mapping[str, str] = field(default_factory=dict)
+    appearance: str | None = None
+    default: str | None = None
 
     @property
     def is_select(self) -> bool:
@@ -132,6 +136,40 @@ class Field:
     def label(self, language: str) -> str:
         return self.labels.get(language) or next(iter(self.labels.values()), self.name)
 
+    def hint(self, language: str) -> str:
+        """The hint in ``language`` (or the first one written), ``''`` when the form gives none."""
+        return self.hints.get(language) or next(iter(self.hints.values()), "")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group or repeat of the survey sheet (``begin_group`` / ``begin_repeat``).
+
+    Attributes
+    ----------
+    name : str
+    labels : mapping
+        Group label by language code.
+    relevant : str or None
+        The group's own ``relevant`` (its fields also carry it in :attr:`Field.group_relevant`).
+    repeat : bool
+        True for a repeat: its fields hold several rows per submission (own sheet in exports).
+    parents : tuple of str
+        Enclosing group names, outermost first.
+    repeat_count : str or None
+        The ``repeat_count`` column of a repeat, as written.
+    """
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    relevant: str | None = None
+    repeat: bool = False
+    parents: tuple[str, ...] = ()
+    repeat_count: str | None = None
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or next(iter(self.labels.values()), self.name)
+
 
 @dataclass(frozen=True)
 class Form:
@@ -155,6 +193,8 @@ class Form:
     fields: tuple[Field, ...]
     choices: Mapping[str, tuple[Choice, ...]]
     path: Path | None = None
+    groups: tuple[Group, ...] = ()
+    language_names: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def _index(self) -> dict[str, Field]:
@@ -177,6 +217,33 @@ class Form:
     def data_fields(self) -> Iterator[Field]:
         """Fields that hold an answer (no notes or group markers), in form order."""
         return (f for f in self.fields if f.holds_data)
+
+    @property
+    def repeats(self) -> tuple[str, ...]:
+        """Names of the form's repeats, in form order (each has its own sheet in an XLSX export)."""
+        return tuple(g.name for g in self.groups if g.repeat)
+
+    def group(self, name: str) -> Group:
+        """The group or repeat called ``name``."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise FormError(f"The form {self.form_id!r} has no group or repeat {name!r}. "
+                        f"Its groups: {', '.join(g.name for g in self.groups) or 'none'}.")
+
+    def level_fields(self, repeat: str | None = None) -> tuple[Field, ...]:
+        """Data fields of one level: the submission (``repeat=None``) or one repeat, in form order.
+
+        Examples
+        --------
+        >>> from research_kit.forms import load_form
+        >>> [f.name for f in load_form("rights_violation").level_fields("incidents")][:2]
+        ['incident_date', 'place_type']
+        """
+        if repeat is not None and repeat not in self.repeats:
+            raise FormError(f"The form {self.form_id!r} has no repeat {repeat!r}. "
+                            f"Its repeats: {', '.join(self.repeats) or 'none'}.")
+        return tuple(f for f in self.data_fields() if f.repeat == repeat)
 
     def choice_list(self, list_name: str) -> tuple[Choice, ...]:
         try:
@@ -229,8 +296,18 @@ def _labels(value, default_language: str) -> dict[str, str]:
     return {language_code(k): v for k, v in value.items() if v}
 
 
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
 def read_xlsform(path: str | Path) -> Form:
     """Read an XLSForm (``.xlsx``) into a :class:`Form`.
+
+    Every ``label::<language>`` column (and hints, constraint and required messages) is kept
+    by language code; groups and repeats are kept as :class:`Group` records and on each field.
 
     Parameters
     ----------
@@ -242,6 +319,13 @@ def read_xlsform(path: str | Path) -> Form:
     FormError
         If the file is missing or pyxform rejects the form; the message carries pyxform's own
         explanation (sheet and row).
+
+    Examples
+    --------
+    >>> from research_kit.forms import surveys_dir
+    >>> form = read_xlsform(surveys_dir() / "rights_violation.xlsx")
+    >>> form.repeats, form.field("incident_date").repeat
+    (('incidents',), 'incidents')
     """
     from pyxform import xls2json
     from pyxform.errors import PyXFormError
@@ -253,24 +337,38 @@ def read_xlsform(path: str | Path) -> Form:
         raw = xls2json.parse_file_to_json(str(path))
     except PyXFormError as exc:
         raise FormError(f"{path.name}: {exc}") from exc
+    except Exception as exc:  # a file that is not a workbook at all: openpyxl/xlrd errors
+        raise FormError(f"{path.name} cannot be read as an XLSForm ({type(exc).__name__}: {exc}). "
+                        "Save it as an Excel workbook (.xlsx) with survey, choices and settings sheets.") from exc
 
     default_language = raw.get("default_language") or "default"
     fields: list[Field] = []
+    groups: list[Group] = []
     languages: dict[str, None] = {}
+    language_names: dict[str, str] = {}
 
-    def walk(children, groups: tuple[str, ...], group_relevant: tuple[str, ...], repeat: str | None):
+    def texts(value) -> dict[str, str]:
+        if isinstance(value, dict):
+            for name in value:
+                language_names.setdefault(language_code(name), name)
+        return _labels(value, default_language)
+
+    def walk(children, parents: tuple[str, ...], group_relevant: tuple[str, ...], repeat: str | None):
         for child in children:
             ctype = _TYPE_NAMES.get(child.get("type", ""), child.get("type", ""))
             bind = child.get("bind", {}) or {}
-            labels = _labels(child.get("label"), default_language)
+            control = child.get("control", {}) or {}
+            labels = texts(child.get("label"))
             languages.update(dict.fromkeys(labels))
             if ctype in ("begin_group", "begin_repeat"):
-                if child.get("name") == "meta" and child.get("control", {}).get("bodyless"):
+                if child.get("name") == "meta" and control.get("bodyless"):
                     continue  # pyxform's own meta/instanceID; exports carry _uuid instead
                 rel = bind.get("relevant")
+                groups.append(Group(name=child["name"], labels=labels, relevant=rel, repeat=ctype == "begin_repeat",
+                                    parents=parents, repeat_count=_text(control.get("jr:count"))))
                 walk(
                     child.get("children", []),
-                    (*groups, child["name"]),
+                    (*parents, child["name"]),
                     (*group_relevant, rel) if rel else group_relevant,
                     child["name"] if ctype == "begin_repeat" else repeat,
                 )
@@ -280,7 +378,7 @@ def read_xlsform(path: str | Path) -> Form:
                 Field(
                     name=child["name"],
                     type=ctype,
-                    groups=groups,
+                    groups=parents,
                     repeat=repeat,
                     labels=labels,
                     list_name=child.get("list_name") or child.get("itemset"),
@@ -291,7 +389,11 @@ def read_xlsform(path: str | Path) -> Form:
                     calculation=bind.get("calculate"),
                     group_relevant=group_relevant,
                     identifying=flag in ("yes", "true", "1") or ctype in IDENTIFYING_TYPES,
-                    constraint_messages=_labels(bind.get("jr:constraintMsg"), default_language),
+                    constraint_messages=texts(bind.get("jr:constraintMsg")),
+                    hints=texts(child.get("hint")),
+                    required_messages=texts(bind.get("jr:requiredMsg")),
+                    appearance=_text(control.get("appearance")),
+                    default=_text(child.get("default")),
                 )
             )
 
@@ -300,7 +402,7 @@ def read_xlsform(path: str | Path) -> Form:
         list_name: tuple(
             Choice(
                 name=str(c["name"]),
-                labels=_labels(c.get("label"), default_language),
+                labels=texts(c.get("label")),
                 extra={k: str(v) for k, v in c.items() if k not in ("name", "label")},
             )
             for c in options
@@ -321,4 +423,6 @@ def read_xlsform(path: str | Path) -> Form:
         fields=tuple(fields),
         choices=choices,
         path=path,
+        groups=tuple(groups),
+        language_names={code: language_names.get(code, code) for code in ordered},
     )

@@ -1,0 +1,59 @@
+"""Schema of the form 'health_services' (version 2026.1), generated from surveys/health_services.xlsx.
+
+Do not edit by hand: regenerate with ``python -m research_kit.forms.schema`` after changing the
+form. Hand-written checks live beside this file, in ``health_services_checks.py``.
+
+Examples
+--------
+>>> schema("submission").name
+'health_services:submission'
+"""
+
+from research_kit.forms.schema import build_schema, load_extras_from
+
+FORM_ID = 'health_services'
+FORM_VERSION = '2026.1'
+
+SPECS = {
+    'submission': {
+        'form_id': 'health_services',
+        'version': '2026.1',
+        'level': 'submission',
+        'columns': {
+            'start': {'type': 'dateTime', 'group': '', 'required': False, 'relevant': None, 'constraint': None, 'range': None, 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'end': {'type': 'dateTime', 'group': '', 'required': False, 'relevant': None, 'constraint': None, 'range': None, 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'today': {'type': 'date', 'group': '', 'required': False, 'relevant': None, 'constraint': None, 'range': None, 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'country': {'type': 'select_one', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['arg', 'blz', 'bol', 'chl', 'col', 'cri', 'ecu', 'slv', 'gtm', 'hnd', 'mex', 'nic', 'pan', 'pry', 'per', 'dom', 'ury'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'city': {'type': 'select_one', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['buenos_aires', 'cordoba', 'rosario', 'mendoza', 'belmopan', 'belize_city', 'san_ignacio', 'orange_walk', 'la_paz', 'santa_cruz', 'el_alto', 'cochabamba', 'santiago', 'valparaiso', 'concepcion', 'antofagasta', 'bogota', 'medellin', 'cali', 'barranquilla', 'san_jose', 'alajuela', 'limon', 'puntarenas', 'quito', 'guayaquil', 'cuenca', 'machala', 'san_salvador', 'santa_ana', 'san_miguel', 'sonsonate', 'ciudad_de_guatemala', 'quetzaltenango', 'escuintla', 'puerto_barrios', 'tegucigalpa', 'san_pedro_sula', 'la_ceiba', 'choluteca', 'ciudad_de_mexico', 'guadalajara', 'monterrey', 'tijuana', 'managua', 'leon', 'masaya', 'chinandega', 'ciudad_de_panama', 'colon', 'david', 'asuncion', 'ciudad_del_este', 'encarnacion', 'lima', 'arequipa', 'trujillo', 'chiclayo', 'santo_domingo', 'santiago_dr', 'la_romana', 'puerto_plata', 'montevideo', 'salto', 'paysandu', 'maldonado'], 'choice_filter': {'expression': 'country=${country}', 'terms': [['country', 'country']], 'allowed': {'buenos_aires': ['arg'], 'cordoba': ['arg'], 'rosario': ['arg'], 'mendoza': ['arg'], 'belmopan': ['blz'], 'belize_city': ['blz'], 'san_ignacio': ['blz'], 'orange_walk': ['blz'], 'la_paz': ['bol'], 'santa_cruz': ['bol'], 'el_alto': ['bol'], 'cochabamba': ['bol'], 'santiago': ['chl'], 'valparaiso': ['chl'], 'concepcion': ['chl'], 'antofagasta': ['chl'], 'bogota': ['col'], 'medellin': ['col'], 'cali': ['col'], 'barranquilla': ['col'], 'san_jose': ['cri'], 'alajuela': ['cri'], 'limon': ['cri'], 'puntarenas': ['cri'], 'quito': ['ecu'], 'guayaquil': ['ecu'], 'cuenca': ['ecu'], 'machala': ['ecu'], 'san_salvador': ['slv'], 'santa_ana': ['slv'], 'san_miguel': ['slv'], 'sonsonate': ['slv'], 'ciudad_de_guatemala': ['gtm'], 'quetzaltenango': ['gtm'], 'escuintla': ['gtm'], 'puerto_barrios': ['gtm'], 'tegucigalpa': ['hnd'], 'san_pedro_sula': ['hnd'], 'la_ceiba': ['hnd'], 'choluteca': ['hnd'], 'ciudad_de_mexico': ['mex'], 'guadalajara': ['mex'], 'monterrey': ['mex'], 'tijuana': ['mex'], 'managua': ['nic'], 'leon': ['nic'], 'masaya': ['nic'], 'chinandega': ['nic'], 'ciudad_de_panama': ['pan'], 'colon': ['pan'], 'david': ['pan'], 'asuncion': ['pry'], 'ciudad_del_este': ['pry'], 'encarnacion': ['pry'], 'lima': ['per'], 'arequipa': ['per'], 'trujillo': ['per'], 'chiclayo': ['per'], 'santo_domingo': ['dom'], 'santiago_dr': ['dom'], 'la_romana': ['dom'], 'puerto_plata': ['dom'], 'montevideo': ['ury'], 'salto': ['ury'], 'paysandu': ['ury'], 'maldonado': ['ury']}}, 'calculation': None, 'messages': {}},
+            'facility_code': {'type': 'text', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': "regex(., '^[A-Z]{3}-F[0-9]{2,3}$')", 'range': None, 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'El código no tiene el formato correcto. Ejemplo: PRY-F07.', 'en': 'The code is not in the right format. Example: PRY-F07.', 'pt': 'O código não está no formato correto. Exemplo: PRY-F07.'}}},
+            'facility_type': {'type': 'select_one', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['hospital', 'health_centre', 'sti_clinic', 'community', 'private'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'method': {'type': 'select_one', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['visit', 'mystery_client'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'visit_date': {'type': 'date', 'group': 'visit', 'required': True, 'relevant': None, 'constraint': ". <= today() and . >= date('2024-01-01')", 'range': None, 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'La fecha no puede ser futura ni anterior a 2024.', 'en': 'The date cannot be in the future or before 2024.', 'pt': 'A data não pode ser futura nem anterior a 2024.'}, 'required': {'es': 'Esta respuesta es obligatoria.', 'en': 'This answer is required.', 'pt': 'Esta resposta é obrigatória.'}}},
+            'hours_posted': {'type': 'select_one', 'group': 'hours', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'opens_at': {'type': 'integer', 'group': 'hours', 'required': True, 'relevant': None, 'constraint': '. >= 0 and . <= 23', 'range': [0, 23], 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'Anote una hora entre 0 y 23.', 'en': 'Enter an hour between 0 and 23.', 'pt': 'Anote uma hora entre 0 e 23.'}}},
+            'closes_at': {'type': 'integer', 'group': 'hours', 'required': True, 'relevant': None, 'constraint': '. >= 1 and . <= 24 and . > ${opens_at}', 'range': [1, 24], 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'La hora de cierre debe estar entre 1 y 24 y ser posterior a la de apertura.', 'en': 'The closing hour must be between 1 and 24 and later than the opening hour.', 'pt': 'A hora de fechamento deve estar entre 1 e 24 e ser posterior à de abertura.'}}},
+            'open_weekends': {'type': 'select_one', 'group': 'hours', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'hiv_test_offered': {'type': 'select_one', 'group': 'testing', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'test_free': {'type': 'select_one', 'group': 'testing', 'required': True, 'relevant': "${hiv_test_offered} = 'yes'", 'constraint': None, 'range': None, 'choices': ['yes', 'no', 'dont_know'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'test_fee_usd': {'type': 'decimal', 'group': 'testing', 'required': True, 'relevant': "${test_free} = 'no'", 'constraint': '. > 0 and . <= 500', 'range': [0, 500], 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'Anote un monto mayor que 0 y de hasta 500 dólares.', 'en': 'Enter an amount above 0 and up to 500 dollars.', 'pt': 'Anote um valor maior que 0 e de até 500 dólares.'}}},
+            'test_confidential': {'type': 'select_one', 'group': 'testing', 'required': True, 'relevant': "${hiv_test_offered} = 'yes'", 'constraint': None, 'range': None, 'choices': ['yes', 'no', 'dont_know'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'test_voluntary': {'type': 'select_one', 'group': 'testing', 'required': True, 'relevant': "${hiv_test_offered} = 'yes'", 'constraint': None, 'range': None, 'choices': ['yes', 'no', 'dont_know'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'consent_asked': {'type': 'select_one', 'group': 'testing', 'required': False, 'relevant': "${hiv_test_offered} = 'yes' and ${method} = 'mystery_client'", 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'test_fcv': {'type': 'calculate', 'group': 'testing', 'required': False, 'relevant': "${hiv_test_offered} = 'yes'", 'constraint': None, 'range': None, 'choices': None, 'choice_filter': None, 'calculation': "if(${test_free} = 'yes' and ${test_confidential} = 'yes' and ${test_voluntary} = 'yes', 'yes', 'no')", 'messages': {}},
+            'wait_minutes': {'type': 'integer', 'group': 'waiting', 'required': True, 'relevant': "${method} = 'mystery_client'", 'constraint': '. >= 0 and . <= 600', 'range': [0, 600], 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'Anote entre 0 y 600 minutos.', 'en': 'Enter between 0 and 600 minutes.', 'pt': 'Anote entre 0 e 600 minutos.'}}},
+            'seen_same_day': {'type': 'select_one', 'group': 'waiting', 'required': True, 'relevant': "${method} = 'mystery_client'", 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'staff_attitude': {'type': 'select_one', 'group': 'attitudes', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['respectful', 'neutral', 'judgmental', 'hostile'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'discrimination': {'type': 'select_multiple', 'group': 'attitudes', 'required': True, 'relevant': None, 'constraint': "not(selected(., 'none') and count-selected(.) > 1)", 'range': None, 'choices': ['unneeded_questions', 'moral_comments', 'longer_wait', 'refused', 'status_disclosed', 'none'], 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': '«Ninguna» no se puede marcar junto con otras opciones.', 'en': "'None' cannot be marked together with other options.", 'pt': '«Nenhuma» não pode ser marcada junto com outras opções.'}}},
+            'condoms_available': {'type': 'select_one', 'group': 'attitudes', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['yes', 'no'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'prep_offered': {'type': 'select_one', 'group': 'attitudes', 'required': True, 'relevant': None, 'constraint': None, 'range': None, 'choices': ['yes', 'no', 'dont_know'], 'choice_filter': None, 'calculation': None, 'messages': {}},
+            'overall_score': {'type': 'integer', 'group': 'attitudes', 'required': True, 'relevant': None, 'constraint': '. >= 1 and . <= 5', 'range': [1, 5], 'choices': None, 'choice_filter': None, 'calculation': None, 'messages': {'constraint': {'es': 'El puntaje va de 1 a 5.', 'en': 'The score goes from 1 to 5.', 'pt': 'A nota vai de 1 a 5.'}}},
+        },
+        'dropped': ['evaluator_id', 'notes'],
+        'meta': {'_uuid': {'type': 'text', 'unique': 'first'}, '_submission_time': {'type': 'dateTime', 'not_future': True}},
+    },
+}
+
+
+def schema(level="submission"):
+    """The pandera DataFrameSchema of one level ('submission' or a repeat's name), with hand-written checks."""
+    return build_schema(SPECS[level], load_extras_from(__file__, FORM_ID))
