@@ -27,7 +27,7 @@ from research_kit.report.labels import dimension_headers, dimension_labels
 from research_kit.report.parameters import policy_for
 from research_kit.study import Study, load_study
 
-__all__ = ["open_study", "indicators", "counts", "chart"]
+__all__ = ["open_study", "check", "indicators", "counts", "chart"]
 
 
 def open_study(country: str, data_root: str | Path = "data/synthetic", *, create_synthetic: bool = True) -> Study:
@@ -51,6 +51,40 @@ def open_study(country: str, data_root: str | Path = "data/synthetic", *, create
         synth.generate_country(c, data_root)
         print(f"Datos sintéticos creados en {folder} · Synthetic data created in {folder}")
     return load_study(c, data_root=data_root)
+
+
+class _Summary:
+    """A short HTML summary that JupyterLab renders."""
+
+    def __init__(self, html_text: str, text: str):
+        self._html, self._text = html_text, text
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+def check(study: Study, *, language: str = "es") -> _Summary:
+    """Validate the study's export against its form and summarise: rows accepted, rows quarantined, rules broken.
+
+    Only counts and rules are shown, never the records themselves; ``research-kit validate`` writes the
+    full error table for the people who fix the data at the source.
+    """
+    import html
+
+    from research_kit.ingest import read_export, validate
+
+    check_language(language)
+    result = validate(read_export(study.folder / study.spec["data"], study.form), study.form, language=language)
+    _ = translator(language)
+    rules = result.errors.groupby(["column", "rule"]).size().reset_index(name="rows") if len(result.errors) else None
+    t_accepted, t_quarantined = _("Rows accepted"), _("Rows quarantined")
+    head = f"{t_accepted}: {len(result.accepted)} · {t_quarantined}: {len(result.quarantine)}"
+    body = "" if rules is None else "<ul>" + "".join(
+        f"<li><code>{html.escape(str(r.column))}</code>: {html.escape(str(r.rule))}</li>" for r in rules.itertuples()) + "</ul>"
+    return _Summary(f"<p><strong>{html.escape(head)}</strong></p>{body}", head)
 
 
 def indicators(study: Study, ids: list[str] | None = None, by: str | list[str] | None = None, *,
