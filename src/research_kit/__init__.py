@@ -37,7 +37,7 @@ _ATTRS = {
     "DisclosurePolicy": ("research_kit.disclosure", "DisclosurePolicy"),
     "ResearchKitError": ("research_kit.errors", "ResearchKitError"),
 }
-_MODULES = ("countries", "design", "disclosure", "errors", "explore", "forms", "i18n", "indicators", "ingest", "report",
+_MODULES = ("capacity", "countries", "design", "disclosure", "errors", "explore", "forms", "i18n", "indicators", "ingest", "report",
             "study", "synth", "batch")
 
 __all__ = ["__version__", *_ATTRS, *_MODULES]
