@@ -150,3 +150,10 @@ def test_no_published_csv_count_is_under_the_threshold(batch):
             assert (shown >= meta["policy"]["min_count"]).all(), meta_path
             checked += 1
     assert checked >= 2 * 8
+
+
+def test_report_kinds(tmp_path):
+    result = CliRunner().invoke(app, ["reports", "--kind", "other", "--data", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "No report kind 'other'" in result.output
+    result = CliRunner().invoke(app, ["reports", "--kind", "capacity", "--data", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "No capacity assessment data" in result.output

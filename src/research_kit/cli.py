@@ -39,6 +39,10 @@ def synth(
 
     try:
         folders = _synth.generate(out, country, seed=seed)
+        if country is None:  # the whole network: also the organisations' capacity assessments
+            from research_kit.synth.capacity import generate_capacity
+
+            generate_capacity(out, seed=seed)
     except ResearchKitError as exc:
         _fail(exc)
     typer.echo(f"Synthetic data for {len(folders)} countries written to {out}/")
@@ -57,12 +61,19 @@ def reports(
     executor: str = typer.Option("local", "--executor", help="Where reports run: local (process pool) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
     private_dir: Optional[Path] = typer.Option(None, "--private-dir", help="Where executed notebooks and logs are kept (default .research_kit/runs)."),
+    kind: str = typer.Option("community", "--kind", help="community: country survey reports; capacity: capacity assessment reports per organisation, node and region (in OUT/capacity)."),
 ) -> None:
     """Produce the country reports (one HTML page per country), an index page and a run manifest.
 
     Only reports whose data, form, notebook, parameters or code changed are rebuilt.
     """
     from research_kit.batch import run_reports
+
+    if kind == "capacity":
+        _capacity_reports(data, out, language, min_count, private_dir, timeout)
+        return
+    if kind != "community":
+        _fail(ResearchKitError(f"No report kind {kind!r}. Choose community or capacity."))
 
     def progress(o):
         if o.ok:
@@ -91,6 +102,28 @@ def reports(
         names = ", ".join(o.country for o in result.failed)
         typer.secho(f"Some reports failed: {names}. Executed notebooks and logs are in the private folder.",
                     fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
+def _capacity_reports(data: Path, out: Path, language: str, min_count: int, private_dir, timeout: float) -> None:
+    from research_kit.capacity.reports import run_capacity_reports
+
+    folder = data / "capacity"
+    if not folder.is_dir():
+        _fail(ResearchKitError(f"No capacity assessment data in {folder}. Run 'research-kit synth' to create synthetic data."))
+
+    def progress(r):
+        mark = typer.style("done  ", fg=typer.colors.GREEN) if r.ok else typer.style("FAILED", fg=typer.colors.RED)
+        typer.echo(f"  {mark} {r.kind} {r.code} {'' if r.ok else r.error}")
+
+    try:
+        results = run_capacity_reports(data_path=folder, output_dir=out / "capacity", language=language,
+                                       min_count=min_count, private_dir=private_dir, timeout=timeout, on_done=progress)
+    except ResearchKitError as exc:
+        _fail(exc)
+    failed = [r for r in results if not r.ok]
+    typer.echo(f"{len(results) - len(failed)} of {len(results)} capacity reports written to {out / 'capacity'}")
+    if failed:
         raise typer.Exit(1)
 
 
