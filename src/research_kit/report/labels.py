@@ -13,13 +13,26 @@ def choice_labels(form: Form, field: str, language: str, country: Country | None
     """Code → label of a select question, in ``language``, from the XLSForm's own label columns.
 
     A ``choice_filter`` (e.g. cities by country) keeps only the choices of ``country``.
+
+    Examples
+    --------
+    >>> from research_kit.countries import get_country
+    >>> from research_kit.forms import load_form
+    >>> choice_labels(load_form("community_survey"), "city", "es", get_country("PY"))["asuncion"]
+    'Asunción'
     """
     answers = {"country": country.alpha_3.lower()} if country is not None else {}
     return {c.name: c.label(language) for c in form.choices_for(field, answers)}
 
 
 def indicator_labels(language: str) -> dict[str, str]:
-    """Indicator id → name in ``language``, from the registry."""
+    """Indicator id → name in ``language``, from the registry.
+
+    Examples
+    --------
+    >>> indicator_labels("en")["org_member"]
+    'Member of a sex-worker organisation'
+    """
     from research_kit import indicators
 
     return {i.id: i.name(language) for i in indicators.get()}
@@ -45,7 +58,14 @@ def dimension_labels(form: Form, columns: list[str], language: str, country: Cou
 
 
 def dimension_headers(form: Form, columns: list[str], language: str) -> dict[str, str]:
-    """Column headers: "Indicator", "Age group", or the question's label in the form."""
+    """Column headers: "Indicator", "Age group", or the question's label in the form.
+
+    Examples
+    --------
+    >>> from research_kit.forms import load_form
+    >>> dimension_headers(load_form("community_survey"), ["indicator", "age_group"], "pt")
+    {'indicator': 'Indicador', 'age_group': 'Faixa etária'}
+    """
     _ = translator(language)
     fixed = {"indicator": _("Indicator"), "age_group": _("Age group"), "city": _("City"),
              "venue_type": _("Main workplace"), "nationality": _("Nationality")}
