@@ -164,19 +164,44 @@ def test_protection_levels_are_met_as_tau_argus_defines_them():
     assert (prim["width"] >= 6 - 1e-9).all()
 
 
-def test_the_heuristic_is_fast_on_a_17_by_8_by_6_table():
-    import time
-
+def test_the_heuristic_protects_a_17_by_8_by_6_table():
+    # Its speed is measured in benchmarks/bench_disclosure.py, not here.
     t = _table(np.random.default_rng(1).poisson(10, size=(17, 8, 6)))
     system = CellSystem.from_tables([t])
     primary = system.values < 5
     prot = Protection.from_policy(system.values, primary, POLICY)
-    t0 = time.perf_counter()
     pattern, unresolved = hypercube(system, primary, prot, cost=cell_costs(system.values, "value"),
                                     singletons=primary & (system.values == 1))
-    assert time.perf_counter() - t0 < 2.0  # 0.01-0.05 s alone; generous under a loaded test run
     assert not unresolved
     assert not check_protection(system, pattern, prot, singletons=primary & (system.values == 1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.integers(0, 2**16))
+def test_cuts_from_the_linear_relaxation_never_cut_off_a_protected_pattern(t, seed):
+    # Every cut the LP phase adds must hold for every safe pattern: here the heuristic's
+    # pattern and random safe supersets of it (protection only grows with suppression).
+    from research_kit.disclosure.secondary import _lp_cuts, _row_cuts
+
+    system = CellSystem.from_tables([t])
+    values = np.nan_to_num(system.values.astype(float))
+    primary = values < POLICY.min_count
+    if not primary.any():
+        return
+    prot = Protection.from_policy(values, primary, POLICY)
+    singles = primary & (values == 1)
+    cost = cell_costs(values, "value")
+    keep = np.zeros(len(values), bool)
+    pattern, unresolved = hypercube(system, primary, prot, cost=cost, singletons=singles)
+    if unresolved or check_protection(system, pattern, prot, singletons=singles):
+        return
+    cuts = _row_cuts(system, primary, prot, values, prot.largest, singles)
+    _lp_cuts(system, primary, prot, cost, keep, values, prot.largest, cuts, singleton=singles)
+    rng = np.random.default_rng(seed)
+    for candidate in (pattern, pattern | (rng.random(len(values)) < 0.3)):
+        x = candidate.astype(float)
+        for idx, coef, rhs in cuts:
+            assert x[idx] @ coef >= rhs - 1e-6
 
 
 # ---- bad input ---------------------------------------------------------------------------------
