@@ -34,7 +34,7 @@ def batch(broken_root, tmp_path_factory):
     stale.parent.mkdir(parents=True)
     stale.write_text("<html>an old report</html>")
     seen = []
-    result = run_reports(["PY", "BZ", "UY"], data_root=broken_root, out_dir=out, jobs=2,
+    result = run_reports(["PY", "BZ", "UY"], data_root=broken_root, out_dir=out, jobs=2, pdf=False,
                          private_dir=out.parent / (out.name + "_private"), on_done=seen.append)
     return result, out, seen
 
@@ -47,7 +47,9 @@ def test_a_failing_country_does_not_stop_the_others(batch):
     assert not result.ok
     failed = result.failed[0]
     assert "demographics/age" in failed.error
-    assert len(seen) == 3  # progress reported for every country
+    assert sorted(o.country for o in seen) == ["BLZ", "PRY", "URY", "regional"]  # progress for every report
+    # Belize's data cannot be read: the regional report goes on with the two others.
+    assert result.regional.ok and result.regional.status == "built"
 
 
 def test_failed_country_leaves_no_report_that_looks_done(batch):
@@ -78,7 +80,8 @@ def test_batch_reports_pass_the_publication_checks(batch, broken_root):
 
 def test_cli_exit_code_says_something_failed(broken_root, tmp_path):
     result = CliRunner().invoke(app, ["reports", "--data", str(broken_root), "--out", str(tmp_path / "r"),
-                                      "--country", "BZ", "--private-dir", str(tmp_path / "p")])
+                                      "--country", "BZ", "--private-dir", str(tmp_path / "p"), "--no-pdf",
+                                      "--no-regional"])
     assert result.exit_code == 1
     assert "BLZ" in result.output
 
@@ -155,5 +158,6 @@ def test_no_published_csv_count_is_under_the_threshold(batch):
 def test_report_kinds(tmp_path):
     result = CliRunner().invoke(app, ["reports", "--kind", "other", "--data", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "No report kind 'other'" in result.output
+    assert "community, regional or capacity" in result.output
     result = CliRunner().invoke(app, ["reports", "--kind", "capacity", "--data", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "No capacity assessment data" in result.output

@@ -28,6 +28,8 @@ def data(synthetic_root, tmp_path):
 
 
 def _run(data, out, **kw):
+    kw.setdefault("pdf", False)
+    kw.setdefault("regional", False)
     return run_reports(["PY", "BZ"], data_root=data, out_dir=out, private_dir=out.parent / "private", jobs=2, **kw)
 
 
@@ -113,7 +115,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(data, tmp_path, repo_root):
     nb_path = tmp_path / "maybe_hanging.ipynb"
     nbformat.write(nb, nb_path)
     code = ("from research_kit.batch import run_reports\n"
-            f"r = run_reports(['PY','BZ'], data_root={str(data)!r}, out_dir={str(out)!r}, jobs=1, "
+            f"r = run_reports(['PY','BZ'], data_root={str(data)!r}, out_dir={str(out)!r}, jobs=1, pdf=False, regional=False, "
             f"private_dir={str(tmp_path / 'private')!r}, notebook={str(nb_path)!r})\n"
             "print(' '.join(f'{o.country}={o.status}' for o in r.outcomes))\n")
     env = {**os.environ, "RK_TEST_HANG": "1"}
@@ -142,7 +144,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(data, tmp_path, repo_root):
 def test_ctrl_c_in_the_cli_exits_130(data, tmp_path):
     out = tmp_path / "reports"
     cmd = [sys.executable, "-m", "research_kit.cli", "reports", "--data", str(data), "--out", str(out),
-           "--country", "PY,BZ", "--jobs", "1", "--private-dir", str(tmp_path / "private")]
+           "--country", "PY,BZ", "--jobs", "1", "--private-dir", str(tmp_path / "private"), "--no-pdf", "--no-regional"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True)
     time.sleep(4)
     os.killpg(proc.pid, signal.SIGINT)

@@ -12,6 +12,7 @@ The public API fits on one page::
     rk.RDSDesign(df, respondent="coupon", recruiter="recruiter_coupon", degree="network_size")
     rk.disclosure.protect_estimates(table, rk.DisclosurePolicy())
     rk.report.CountryReport("PY")                    # what the country report shows
+    rk.regional.RegionalReport()                     # the 17 countries side by side, pooled by node
     rk.synth.generate("data/synthetic")              # synthetic surveys with known truth
 
 Modules are imported on first use, so ``import research_kit`` stays cheap.
@@ -37,8 +38,8 @@ _ATTRS = {
     "DisclosurePolicy": ("research_kit.disclosure", "DisclosurePolicy"),
     "ResearchKitError": ("research_kit.errors", "ResearchKitError"),
 }
-_MODULES = ("capacity", "countries", "design", "disclosure", "errors", "explore", "forms", "i18n", "indicators", "ingest", "report",
-            "study", "synth", "batch")
+_MODULES = ("capacity", "countries", "design", "disclosure", "errors", "explore", "forms", "i18n", "indicators", "ingest", "regional",
+            "report", "study", "synth", "batch")
 
 __all__ = ["__version__", *_ATTRS, *_MODULES]
 

@@ -50,35 +50,41 @@ def synth(
 
 @app.command()
 def reports(
-    data: Path = typer.Option(Path("data/synthetic"), "--data", help="Folder with one study folder per country."),
-    out: Path = typer.Option(Path("reports"), "--out", help="Where the HTML reports, index.html and manifest.json are written."),
-    country: Optional[str] = typer.Option(None, "--country", help="Countries as ISO codes, e.g. PY,BO (default: all 17)."),
-    language: str = typer.Option("es", "--language", help="Report language: es, en or pt."),
+    data: Path = typer.Option(Path("data/synthetic"), "--data", "--data-root", help="Folder with one study folder per country."),
+    out: Path = typer.Option(Path("reports"), "--out", "--output", "-o", help="Where the reports, index.html, suppression.json and manifest.json are written."),
+    country: Optional[str] = typer.Option(None, "--country", "--countries", help="Countries as ISO codes, e.g. PY,BO (default: all 17)."),
+    language: str = typer.Option("es", "--language", "--lang", "-l", help="Report language: es, en or pt."),
     min_count: int = typer.Option(5, "--min-count", help="Smallest count that may be published (disclosure control)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", help="Reports produced at once (default: number of cores)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Reports produced at once (default: number of cores)."),
     force: bool = typer.Option(False, "--force", help="Rebuild every report, even those whose inputs did not change."),
     timeout: float = typer.Option(600, "--timeout", help="Seconds one report may take before it is stopped."),
-    executor: str = typer.Option("local", "--executor", help="Where reports run: local (process pool) or dask."),
+    executor: str = typer.Option("local", "--executor", help="Where reports run: local (worker processes) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
-    private_dir: Optional[Path] = typer.Option(None, "--private-dir", help="Where executed notebooks and logs are kept (default .research_kit/runs)."),
-    kind: str = typer.Option("community", "--kind", help="community: country survey reports; capacity: capacity assessment reports per organisation, node and region (in OUT/capacity)."),
+    private_dir: Optional[Path] = typer.Option(None, "--private-dir", help="Where executed notebooks, logs and the batch's shared inputs are kept (default .research_kit/runs)."),
+    kind: str = typer.Option("community", "--kind", help="community: the country reports and the regional report; regional: the regional report only; capacity: capacity assessment reports per organisation, node and region (in OUT/capacity)."),
+    no_regional: bool = typer.Option(False, "--no-regional", help="Produce the country reports only, not the regional report."),
+    population_sizes: Optional[Path] = typer.Option(None, "--population-sizes", help="CSV with each country's estimated population size, for the pooled regional estimates (default: DATA/population_sizes.csv)."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Do not print report.pdf beside each report (PDFs need Chromium)."),
 ) -> None:
-    """Produce the country reports (one HTML page per country), an index page and a run manifest.
+    """Produce the country reports and the regional report (HTML and PDF), an index page and a run manifest.
 
-    Only reports whose data, form, notebook, parameters or code changed are rebuilt.
+    Every count table of the batch is protected together, so no difference between reports recovers a
+    hidden cell; the audit of everything published runs at the end. Only reports whose inputs changed are rebuilt.
     """
     from research_kit.batch import run_reports
 
     if kind == "capacity":
-        _capacity_reports(data, out, language, min_count, private_dir, timeout)
+        _capacity_reports(data, out, language, min_count, private_dir, timeout, jobs=jobs, force=force,
+                          pdf=not no_pdf)
         return
-    if kind != "community":
-        _fail(ResearchKitError(f"No report kind {kind!r}. Choose community or capacity."))
+    if kind not in ("community", "regional"):
+        _fail(ResearchKitError(f"No report kind {kind!r}. Choose community, regional or capacity."))
 
     def progress(o):
         if o.ok:
-            mark = typer.style("done      ", fg=typer.colors.GREEN) if o.status == "built" else "up to date"
-            detail = f"{o.seconds:5.1f} s" if o.status == "built" else ""
+            mark = {"built": typer.style("done      ", fg=typer.colors.GREEN),
+                    "skipped": typer.style("skipped   ", fg=typer.colors.YELLOW)}.get(o.status, "up to date")
+            detail = f"{o.seconds:5.1f} s" if o.status == "built" else (o.error or "")
         else:
             mark = typer.style("FAILED    ", fg=typer.colors.RED)
             where = f" (cell {o.failed_cell})" if o.failed_cell else ""
@@ -88,24 +94,37 @@ def reports(
     try:
         result = run_reports(country, data_root=data, out_dir=out, language=language, min_count=min_count,
                              jobs=jobs, private_dir=private_dir, on_done=progress, force=force, timeout=timeout,
-                             executor=executor, scheduler=scheduler)
+                             executor=executor, scheduler=scheduler, regional=not no_regional,
+                             country_reports=kind != "regional", population_sizes=population_sizes,
+                             pdf=not no_pdf)
     except KeyboardInterrupt:
         typer.secho("Stopped. Finished reports are kept; run the same command again to do the rest.",
                     fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(130)
     except ResearchKitError as exc:
         _fail(exc)
-    built, fresh = len(result.built), sum(o.status == "up to date" for o in result.outcomes)
+    if result.inputs_error:
+        typer.secho(f"The batch's shared inputs could not be computed ({result.inputs_error}); the country reports "
+                    "protected their tables one by one.", fg=typer.colors.YELLOW, err=True)
+    built, fresh = len(result.built), sum(o.status == "up to date" for o in result.reports)
     typer.echo(f"{built} reports built, {fresh} up to date, {len(result.failed)} failed, in {result.seconds:.1f} s. "
                f"Index: {result.index}")
+    if result.audit is not None:
+        color = typer.colors.GREEN if result.audit_ok else typer.colors.RED
+        typer.secho(result.audit.get("summary", ""), fg=color, err=not result.audit_ok)
     if not result.ok:
         names = ", ".join(o.country for o in result.failed)
-        typer.secho(f"Some reports failed: {names}. Executed notebooks and logs are in the private folder.",
-                    fg=typer.colors.RED, err=True)
+        if names:
+            typer.secho(f"Some reports failed: {names}. Executed notebooks and logs are in the private folder.",
+                        fg=typer.colors.RED, err=True)
+        if not result.audit_ok:
+            typer.secho("The audit found published cells that can be recovered: do not publish this folder. "
+                        f"Details: research-kit audit {out} --json audit.json", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
 
 
-def _capacity_reports(data: Path, out: Path, language: str, min_count: int, private_dir, timeout: float) -> None:
+def _capacity_reports(data: Path, out: Path, language: str, min_count: int, private_dir, timeout: float, *,
+                      jobs: Optional[int] = None, force: bool = False, pdf: bool = True) -> None:
     from research_kit.capacity.reports import run_capacity_reports
 
     folder = data / "capacity"
@@ -114,11 +133,13 @@ def _capacity_reports(data: Path, out: Path, language: str, min_count: int, priv
 
     def progress(r):
         mark = typer.style("done  ", fg=typer.colors.GREEN) if r.ok else typer.style("FAILED", fg=typer.colors.RED)
-        typer.echo(f"  {mark} {r.kind} {r.code} {'' if r.ok else r.error}")
+        detail = f"{r.seconds:5.1f} s" if r.ok and r.seconds else ("up to date" if r.ok else r.error)
+        typer.echo(f"  {mark} {r.kind} {r.code} {detail}")
 
     try:
         results = run_capacity_reports(data_path=folder, output_dir=out / "capacity", language=language,
-                                       min_count=min_count, private_dir=private_dir, timeout=timeout, on_done=progress)
+                                       min_count=min_count, private_dir=private_dir, timeout=timeout, on_done=progress,
+                                       jobs=jobs, force=force, pdf=pdf)
     except ResearchKitError as exc:
         _fail(exc)
     failed = [r for r in results if not r.ok]

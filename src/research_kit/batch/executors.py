@@ -1,79 +1,240 @@
-"""Where report jobs run: a local process pool (the default) or a Dask distributed cluster.
+"""Where report jobs run: local worker processes (the default) or a Dask distributed cluster.
 
 Both take the same :class:`~research_kit.batch.jobs.ReportJob` objects and report each
 :class:`~research_kit.batch.jobs.ReportOutcome` as it finishes. A Dask cluster's workers need
 research_kit installed and the same paths (data, notebooks, output) on a shared file system.
+
+Local workers live for the whole batch: each starts one kernel, imports the report code in it
+once (while the batch is still preparing its inputs) and runs report after report on it
+(:class:`~research_kit.batch.kernels.WarmKernel`). A worker whose report overruns its time, or
+dies, is stopped with its kernel and replaced; Ctrl-C stops them all at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import signal
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from multiprocessing.connection import wait as wait_for
 from typing import Callable, Iterable
 
 from research_kit.batch.jobs import ReportJob, ReportOutcome, execute_job
 from research_kit.errors import ParameterError, ReportError
 
-__all__ = ["EXECUTORS", "run_jobs"]
+__all__ = ["EXECUTORS", "run_jobs", "LocalPool"]
 
 EXECUTORS = ("local", "dask")
 #: Seconds a worker gets beyond its report's timeout (the kernel's own cell timeout comes first).
 _GRACE = 30.0
 
 
-def _worker(job: ReportJob, results) -> None:
+def _worker(tasks, results, kernel_dir: str | None, warm: bool, preload: tuple[str, ...] | None = None,
+            env: dict | None = None) -> None:
+    """A worker process: take jobs from ``tasks`` until told to stop, send outcomes to ``results``."""
     # Ctrl-C is the parent's to handle: it stops the workers itself, so none is left half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    results.put((job.country, execute_job(job)))
+    os.environ.update(env or {})  # e.g. where parsed forms are cached; the kernels inherit it
+    kernel = None
+    if warm:
+        from research_kit.batch.kernels import WarmKernel
 
-
-def _local(jobs: list[ReportJob], workers: int, on_done: Callable[[ReportOutcome], None]) -> None:
-    """Run jobs in worker processes, at most ``workers`` at once.
-
-    Processes are managed directly (not a ``ProcessPoolExecutor``) so that a report that overruns
-    its time, or a Ctrl-C, stops the worker at once instead of waiting for its notebook to end.
-    A worker's kernel notices its parent is gone and exits too.
-    """
-    ctx = mp.get_context()
-    results = ctx.Queue()
-    pending = list(jobs)
-    running: dict[str, tuple] = {}  # country -> (process, job, started)
+        kernel = WarmKernel(kernel_dir, preload=preload)
+        try:
+            kernel.ensure()  # start and preload now, while the parent prepares the batch's inputs
+        except Exception:  # noqa: BLE001 - the first job tries again and reports the error
+            kernel.discard()
+        results.send(("kernel", kernel.pid))
+    _warm_up_worker(kernel_dir)
     try:
-        while pending or running:
-            while pending and len(running) < workers:
-                job = pending.pop(0)
-                proc = ctx.Process(target=_worker, args=(job, results), name=f"report-{job.country}")
-                proc.start()
-                running[job.country] = (proc, job, time.monotonic())
+        while True:
             try:
-                country, outcome = results.get(timeout=0.5)
-            except queue.Empty:
-                now = time.monotonic()
-                for country, (proc, job, started) in list(running.items()):
-                    overdue = job.timeout is not None and now - started > job.timeout + _GRACE
-                    if overdue or (not proc.is_alive() and proc.exitcode not in (0, None)):
-                        proc.terminate()
-                        proc.join(5)
-                        del running[country]
-                        why = (f"the report did not finish within {job.timeout:g} s" if overdue
-                               else f"the worker process stopped unexpectedly (exit code {proc.exitcode})")
-                        on_done(ReportOutcome(country, False, status="failed", error=why,
-                                              seconds=now - started))
-                continue
-            proc, _job, _started = running.pop(country)
-            proc.join()
-            on_done(outcome)
-    except KeyboardInterrupt:
-        for proc, _job, _started in running.values():
-            proc.terminate()
-        for proc, _job, _started in running.values():
-            proc.join(10)
-        raise
+                job = tasks.recv()
+            except EOFError:
+                break
+            if job is None:
+                break
+            if kernel is not None:
+                try:
+                    kernel.ensure()  # reset (or restart) now, so the parent knows which kernel to stop if need be
+                except Exception:  # noqa: BLE001 - execute_job tries again and reports the error
+                    kernel.discard()
+                results.send(("kernel", kernel.pid))
+            results.send(("done", execute_job(job, kernel)))
     finally:
-        results.close()
+        if kernel is not None:
+            kernel.discard()
+
+
+def _warm_up_worker(scratch: str | None) -> None:
+    """Import what running and exporting a notebook needs, and load the HTML templates once."""
+    import tempfile
+
+    try:
+        import nbformat
+        import papermill  # noqa: F401
+
+        from research_kit.report.html import notebook_to_html
+
+        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+            notebook_to_html(nbformat.v4.new_notebook(), Path(tmp) / "warm.html")
+    except Exception:  # noqa: BLE001 - an optimisation only: the first report does the same and reports errors
+        pass
+
+
+def _process_context():
+    """Workers start from a clean server process, never as forks of the caller.
+
+    The caller may hold Jupyter kernel sockets (a JupyterLab kernel, a notebook run in-process): a
+    forked child inherits their ZeroMQ contexts, and when its garbage collector finalises one the
+    child blocks for ever in ``zmq_ctx_term``. A fork server imports research_kit's batch code once,
+    and each worker is forked from it, so starting workers stays cheap.
+    """
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["research_kit.batch.executors"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+@dataclass
+class _Slot:
+    proc: mp.Process
+    tasks: object  # sending end of the worker's job pipe
+    results: object  # receiving end of the worker's result pipe
+    job: ReportJob | None = None
+    started: float = 0.0
+    kernel_pid: int | None = None
+
+
+class LocalPool:
+    """Worker processes that keep a warm kernel each and run report jobs on it.
+
+    Parameters
+    ----------
+    workers : int
+        Processes (reports run at once).
+    kernel_dir : str, optional
+        Folder for the kernels' IPC sockets.
+    warm : bool
+        Reuse one kernel per worker (default); ``False`` gives every report a new kernel.
+    preload : tuple of str, optional
+        Modules each warm kernel imports before its first report (default: the country report's).
+    env : dict, optional
+        Environment variables for the workers and their kernels.
+
+    The pool starts its workers as soon as it is created, so their kernels start while the
+    caller does other work; :meth:`run` then hands out the jobs.
+    """
+
+    def __init__(self, workers: int, kernel_dir: str | None = None, *, warm: bool = True,
+                 preload: tuple[str, ...] | None = None, env: dict | None = None):
+        self.ctx = _process_context()
+        self.kernel_dir, self.warm, self.preload, self.env = kernel_dir, warm, preload, dict(env or {})
+        self.slots: list[_Slot] = [self._spawn() for _ in range(max(1, workers))]
+
+    def _spawn(self) -> _Slot:
+        task_r, task_w = self.ctx.Pipe(duplex=False)
+        res_r, res_w = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(target=_worker, args=(task_r, res_w, self.kernel_dir, self.warm, self.preload, self.env),
+                                name="research-kit-report-worker", daemon=True)
+        proc.start()
+        task_r.close()
+        res_w.close()
+        return _Slot(proc, task_w, res_r)
+
+    def _stop(self, slot: _Slot) -> None:
+        """Stop a worker and its kernel at once."""
+        if slot.proc.is_alive():
+            slot.proc.terminate()
+        slot.proc.join(5)
+        if slot.proc.is_alive():
+            slot.proc.kill()
+            slot.proc.join(5)
+        if slot.kernel_pid:
+            try:
+                os.kill(slot.kernel_pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for conn in (slot.tasks, slot.results):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def run(self, jobs: Iterable[ReportJob], on_done: Callable[[ReportOutcome], None]) -> None:
+        """Run ``jobs`` (in the order given), calling ``on_done`` with each outcome as it finishes."""
+        pending = list(jobs)
+        busy = 0
+        while pending or busy:
+            for i, slot in enumerate(self.slots):
+                if slot.job is None and pending and slot.proc.is_alive():
+                    job = pending.pop(0)
+                    try:
+                        slot.tasks.send(job)
+                    except OSError:
+                        pending.insert(0, job)
+                        self._stop(slot)
+                        self.slots[i] = self._spawn()
+                        continue
+                    slot.job, slot.started = job, time.monotonic()
+                    busy += 1
+            ready = wait_for([s.results for s in self.slots], timeout=0.5)
+            for slot in self.slots:
+                if slot.results not in ready:
+                    continue
+                try:
+                    kind, value = slot.results.recv()
+                except (EOFError, OSError):
+                    continue  # a dead worker: handled below
+                if kind == "kernel":
+                    slot.kernel_pid = value
+                elif kind == "done" and slot.job is not None:
+                    slot.job = None
+                    busy -= 1
+                    on_done(value)
+            now = time.monotonic()
+            for i, slot in enumerate(self.slots):
+                job = slot.job
+                alive = slot.proc.is_alive()
+                overdue = job is not None and job.timeout is not None and now - slot.started > job.timeout + _GRACE
+                if job is None and alive:
+                    continue
+                if job is None and not (pending or busy):
+                    continue
+                if job is not None and alive and not overdue:
+                    continue
+                exitcode = slot.proc.exitcode
+                self._stop(slot)
+                self.slots[i] = self._spawn()
+                if job is not None:
+                    busy -= 1
+                    why = (f"the report did not finish within {job.timeout:g} s" if overdue
+                           else f"the worker process stopped unexpectedly (exit code {exitcode})")
+                    on_done(ReportOutcome(job.key, False, status="failed", error=why, seconds=now - slot.started))
+
+    def close(self, *, now: bool = False) -> None:
+        """Stop the workers: let them shut their kernels down (or at once, ``now=True``, e.g. after Ctrl-C)."""
+        if not now:
+            for slot in self.slots:
+                try:
+                    slot.tasks.send(None)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + 10
+            for slot in self.slots:
+                slot.proc.join(max(0.1, deadline - time.monotonic()))
+        for slot in self.slots:
+            self._stop(slot)
+        self.slots = []
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        self.close(now=exc_type is not None)
 
 
 def _dask(jobs: list[ReportJob], scheduler: str, on_done: Callable[[ReportOutcome], None]) -> None:
@@ -88,15 +249,16 @@ def _dask(jobs: list[ReportJob], scheduler: str, on_done: Callable[[ReportOutcom
             f"Cannot reach the Dask scheduler at {scheduler!r} ({exc}). Check the address (tcp://host:8786) "
             "and that the scheduler is running, or use the local executor."
         ) from None
+    futures: dict = {}
     try:
-        futures = {client.submit(execute_job, job, key=f"report-{job.country}-{job.fingerprint[:12]}", pure=False): job
+        futures = {client.submit(execute_job, job, key=f"report-{job.key}-{job.fingerprint[:12]}", pure=False): job
                    for job in jobs}
         for fut in dask_completed(list(futures), loop=client.loop):
             job = futures[fut]
             try:
                 outcome = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker is one failed country
-                outcome = ReportOutcome(job.country, False, status="failed", error=f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a lost worker is one failed report
+                outcome = ReportOutcome(job.key, False, status="failed", error=f"{type(exc).__name__}: {exc}")
             on_done(outcome)
     except KeyboardInterrupt:
         client.cancel(list(futures))
@@ -105,17 +267,36 @@ def _dask(jobs: list[ReportJob], scheduler: str, on_done: Callable[[ReportOutcom
         client.close()
 
 
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """Raise a clear error for an unknown executor or a Dask executor without a scheduler address."""
+    if executor not in EXECUTORS:
+        raise ParameterError(f"No executor named {executor!r}. Choose one of: {', '.join(EXECUTORS)}.")
+    if executor == "dask" and not scheduler:
+        raise ParameterError("The Dask executor needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786).")
+
+
 def run_jobs(jobs: Iterable[ReportJob], on_done: Callable[[ReportOutcome], None], *, executor: str = "local",
-             workers: int | None = None, scheduler: str | None = None) -> None:
-    """Run report jobs on the chosen executor, calling ``on_done`` with each outcome as it finishes."""
+             workers: int | None = None, scheduler: str | None = None, pool: LocalPool | None = None,
+             warm: bool = True) -> None:
+    """Run report jobs on the chosen executor, calling ``on_done`` with each outcome as it finishes.
+
+    Parameters
+    ----------
+    pool : LocalPool, optional
+        Workers already started (local executor); they are used and left open for the caller to close.
+    warm : bool
+        Local executor: reuse one kernel per worker process.
+    """
     jobs = list(jobs)
+    check_executor(executor, scheduler)
     if not jobs:
         return
     if executor == "local":
-        _local(jobs, max(1, min(workers or os.cpu_count() or 1, len(jobs))), on_done)
-    elif executor == "dask":
-        if not scheduler:
-            raise ParameterError("The Dask executor needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786).")
-        _dask(jobs, scheduler, on_done)
+        if pool is not None:
+            pool.run(jobs, on_done)
+            return
+        kernel_dir = jobs[0].kernel_dir
+        with LocalPool(max(1, min(workers or os.cpu_count() or 1, len(jobs))), kernel_dir, warm=warm) as own:
+            own.run(jobs, on_done)
     else:
-        raise ParameterError(f"No executor named {executor!r}. Choose one of: {', '.join(EXECUTORS)}.")
+        _dask(jobs, scheduler, on_done)

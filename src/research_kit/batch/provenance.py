@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -36,20 +37,56 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-@cache
-def code_fingerprint() -> str:
+def _code_files() -> tuple[Path, list[Path]]:
+    root = Path(str(resources.files("research_kit")))
+    return root, sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                        and p.suffix in {".py", ".toml", ".csv", ".json", ".po", ".j2", ".css", ".xlsx"})
+
+
+def code_fingerprint(cache_dir: str | Path | None = None) -> str:
     """SHA-256 over research_kit's own files (code, templates, catalogues, registry, data).
 
     A change to any of them changes every report's fingerprint, so a rerun after a code change
     rebuilds the reports; the version number alone would miss edits between releases.
+
+    With ``cache_dir``, the result is kept there under the files' names, sizes and modification
+    times, so that a rerun with no change only looks at the files instead of reading them.
     """
-    root = Path(str(resources.files("research_kit")))
+    root, files = _code_files()
+    listing = hashlib.sha256()
+    for path in files:
+        st = path.stat()
+        listing.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    stats = listing.hexdigest()
+    if stats in _CODE_SEEN:
+        return _CODE_SEEN[stats]
+    cached = Path(cache_dir) / "code_fingerprint.json" if cache_dir else None
+    if cached is not None:
+        try:
+            saved = json.loads(cached.read_text(encoding="utf-8"))
+            if saved.get("stats") == stats and len(saved.get("fingerprint", "")) == 64:
+                _CODE_SEEN[stats] = saved["fingerprint"]
+                return saved["fingerprint"]
+        except (OSError, ValueError, AttributeError):
+            pass
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       and p.suffix in {".py", ".toml", ".csv", ".json", ".po", ".j2", ".css", ".xlsx"}):
+    for path in files:
         h.update(str(path.relative_to(root)).encode())
         h.update(sha256_file(path).encode())
-    return h.hexdigest()
+    fingerprint = _CODE_SEEN[stats] = h.hexdigest()
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+            tmp.write_text(json.dumps({"stats": stats, "fingerprint": fingerprint}), encoding="utf-8")
+            tmp.replace(cached)
+        except OSError:
+            pass
+    return fingerprint
+
+
+#: Fingerprints already computed in this process, by the files' names, sizes and modification times.
+_CODE_SEEN: dict[str, str] = {}
 
 
 def study_inputs(folder: Path) -> dict[str, str]:
@@ -68,10 +105,16 @@ def study_inputs(folder: Path) -> dict[str, str]:
     return {str(p.resolve()): sha256_file(p) for p in files if p.is_file()}
 
 
-def report_fingerprint(inputs: dict[str, str], notebook_sha: str, parameters: dict, policy: dict) -> str:
-    """One hash for everything a report depends on."""
+def report_fingerprint(inputs: dict[str, str], notebook_sha: str, parameters: dict, policy: dict,
+                       extra: dict | None = None, code: str | None = None) -> str:
+    """One hash for everything a report depends on.
+
+    ``extra`` holds what else it depends on, e.g. the digest of the batch's suppression pattern
+    (``linked``); ``code`` is :func:`code_fingerprint` when already known.
+    """
     blob = json.dumps({"inputs": sorted(inputs.values()), "notebook": notebook_sha, "parameters": parameters,
-                       "policy": policy, "code": code_fingerprint()}, sort_keys=True)
+                       "policy": policy, "code": code if code is not None else code_fingerprint(), **({"extra": extra} if extra else {})},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -36,12 +36,26 @@ class ReproduceResult:
         return bool(self.tables) and all(t["status"] == "identical" for t in self.tables)
 
 
+def _entries(manifest: dict) -> dict[str, dict]:
+    """Every report of a manifest by key: the countries, then ``regional`` if the batch made it."""
+    entries = dict(manifest.get("reports", {}))
+    if manifest.get("regional") and manifest["regional"].get("status") != "skipped":
+        entries["regional"] = manifest["regional"]
+    return entries
+
+
 def _resolve_inputs(manifest: dict, data_root: Path, surveys: Path) -> list[tuple[str, Path, str]]:
+    pop = ((manifest.get("batch_inputs") or {}).get("population_sizes") or {}).get("path")
     out = []
-    for iso3, rep in manifest["reports"].items():
+    for key, rep in _entries(manifest).items():
         for rel, expected in rep.get("inputs", {}).items():
-            path = surveys / Path(rel).name if rel.startswith("surveys/") else data_root / rel
-            out.append((iso3, path, expected))
+            if rel.startswith("surveys/"):
+                path = surveys / Path(rel).name
+            elif pop and Path(pop).name == rel and not (data_root / rel).is_file():
+                path = Path(pop)
+            else:
+                path = data_root / rel
+            out.append((key, path, expected))
     return out
 
 
@@ -93,15 +107,26 @@ def reproduce(manifest_path: str | Path, *, data_root: str | Path | None = None,
                                 + "\n  ".join(problems))
 
     target = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="rk-reproduce-"))
-    countries = [iso3 for iso3, rep in manifest["reports"].items() if rep.get("status") in ("built", "up to date")]
-    if not countries:
+    entries = _entries(manifest)
+    done = [key for key, rep in entries.items() if rep.get("status") in ("built", "up to date")]
+    countries = [key for key in done if key != "regional"]
+    if not done:
         raise DataFileError(f"{manifest_path}: no report of this batch was produced, so there is nothing to reproduce.")
-    run_reports(countries, data_root=root, out_dir=target, language=params["language"],
-                min_count=params["min_count"], jobs=jobs, notebook=notebook, force=True,
-                private_dir=target / ".private", timeout=params.get("timeout"))
+    regional = "regional" in done
+    # The regional report and the shared suppression are computed over every country of the batch.
+    batch_countries = ((entries.get("regional") or {}).get("parameters", {}).get("countries")
+                       or list(manifest.get("reports", {})) or None)
+    pop = ((manifest.get("batch_inputs") or {}).get("population_sizes") or {}).get("path")
+    regional_nb = (entries.get("regional") or {}).get("notebook", {}).get("path")
+    run_reports(batch_countries if regional else countries, data_root=root, out_dir=target,
+                language=params["language"], min_count=params["min_count"], jobs=jobs, notebook=notebook,
+                force=True, private_dir=target / ".private", timeout=params.get("timeout"), regional=regional,
+                regional_notebook=regional_nb if regional and regional_nb else None,
+                population_sizes=pop if pop and Path(pop).is_file() else None, pdf=False, audit=False,
+                country_reports=bool(countries))
     result = ReproduceResult(out_dir=str(target), code_changed=manifest.get("code") != code_fingerprint())
-    for iso3 in countries:
-        expected = manifest["reports"][iso3].get("tables", {})
+    for iso3 in done:
+        expected = entries[iso3].get("tables", {})
         actual = table_hashes(target / iso3)
         for name in sorted(set(expected) | set(actual)):
             e, a = expected.get(name), actual.get(name)

@@ -781,6 +781,7 @@ def _run(kind: str, code: str, parameters: dict, *, data_path, language: str, ou
     import papermill as pm
 
     from research_kit.batch import notebook_path
+    from research_kit.batch.kernels import ipc_kernel_manager_class
     from research_kit.capacity.pdf import html_to_pdf
     from research_kit.report.html import notebook_to_html
 
@@ -794,7 +795,8 @@ def _run(kind: str, code: str, parameters: dict, *, data_path, language: str, ou
     params = {**parameters, "data_path": str(data_path or DEFAULT_DATA), "language": language, "output_dir": str(out)}
     try:
         pm.execute_notebook(str(notebook_path(NOTEBOOKS[kind])), str(executed), parameters=params,
-                            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout)
+                            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
+                            kernel_manager_class=ipc_kernel_manager_class())
         page = notebook_to_html(executed, out / folder / "index.html", language=language,
                                 title=f"{_titles(kind, code, language)} · research_kit")
         printed = html_to_pdf(page, out / folder / "report.pdf") if pdf else None
@@ -859,10 +861,14 @@ def region_report(*, data_path=None, language: str = "es", output_dir="reports/c
 
 def run_capacity_reports(*, data_path=None, output_dir="reports/capacity", language: str = "es", min_count: int = 5,
                          organisations_: list[str] | None = None, nodes: list[str] | None = None, region: bool = True,
-                         pdf: bool = True, private_dir=None, timeout: float | None = 600, on_done=None) -> list[ReportFiles]:
-    """Every capacity report, one after another: each organisation with responses, each node, the region.
+                         pdf: bool = True, private_dir=None, timeout: float | None = 600, on_done=None,
+                         jobs: int | None = None, force: bool = False) -> list[ReportFiles]:
+    """Every capacity report: each organisation with responses, each node, the region.
 
-    A report that fails is returned with its error; the others still run.
+    Reports run in parallel on the batch engine (:mod:`research_kit.batch.capacity`): warm kernels
+    over private IPC sockets, each report built aside and moved into place whole, rebuilt only when
+    its inputs changed, and listed in ``<output_dir>/manifest.json``. A report that fails is
+    returned with its error; the others still run.
 
     Parameters
     ----------
@@ -874,27 +880,27 @@ def run_capacity_reports(*, data_path=None, output_dir="reports/capacity", langu
         Also the regional report.
     on_done : callable, optional
         Called with each :class:`ReportFiles` as it finishes.
+    jobs : int, optional
+        Reports run at once (default: the number of cores).
+    force : bool
+        Rebuild reports whose inputs did not change.
     """
-    responses = read_responses(_data_dir(data_path))
+    from research_kit.batch.capacity import run_capacity_batch
+
+    check_language(language)
+    min_count = _min_count(min_count)
+    folder = _data_dir(data_path)
+    responses = read_responses(folder)
     present = set(responses["organisation"])
     orgs = [get_organisation(o).code for o in organisations_] if organisations_ else \
         [o.code for o in organisations() if o.code in present]
-    units = [("organisation", o) for o in orgs] + [("node", _node_code(n)) for n in (NODES if nodes is None else nodes)]
+    units = [("organisation", o, {"organisation": o, "min_count": min_count}) for o in orgs]
+    units += [("node", _node_code(n), {"node": _node_code(n), "min_count": min_count})
+              for n in (NODES if nodes is None else nodes)]
     if region:
-        units.append(("region", "region"))
-    results = []
-    common = dict(data_path=data_path, language=language, output_dir=output_dir, min_count=min_count, pdf=pdf,
-                  private_dir=private_dir, timeout=timeout, raise_errors=False)
-    for kind, code in units:
-        if kind == "organisation":
-            r = organisation_report(code, **common)
-        elif kind == "node":
-            r = node_report(code, **common)
-        else:
-            r = region_report(**common)
-        results.append(r)
-        if on_done:
-            on_done(r)
-    if not results:
+        units.append(("region", "region", {"min_count": min_count}))
+    if not units:
         raise ReportError("No capacity report to run: the data hold no responses.")
-    return results
+    private = Path(private_dir) if private_dir else Path(".research_kit") / "runs" / "capacity"
+    return run_capacity_batch(units, data_path=folder, output_dir=Path(output_dir), language=language, pdf=pdf,
+                              private_dir=private, timeout=timeout, jobs=jobs, force=force, on_done=on_done)

@@ -50,11 +50,15 @@ class AuditResult:
     @property
     def ok(self) -> bool:
         """True when no suppressed cell can be narrowed below its protection interval."""
+        if "safe" not in self.cells.columns:  # nothing suppressed, nothing to recover
+            return not self.problems
         return bool(self.cells["safe"].all()) and not self.problems
 
     @property
     def unsafe(self) -> pd.DataFrame:
-        return self.cells[~self.cells["safe"]]
+        if "safe" not in self.cells.columns:
+            return self.cells
+        return self.cells[~self.cells["safe"].astype(bool)]
 
     def summary(self) -> str:
         """A few lines for a terminal or a log.
@@ -63,6 +67,8 @@ class AuditResult:
         --------
         >>> AuditResult(pd.DataFrame(columns=["safe"]), []).summary()
         'Audit: 0 suppressed cells checked; nothing recoverable.'
+        >>> AuditResult(pd.DataFrame(), []).ok
+        True
         """
         n = len(self.cells)
         if self.ok:

@@ -267,6 +267,13 @@ def _key(dims, fixed, measure, codes) -> Key:
     return (measure, tuple(sorted(coords.items())))
 
 
+def _codes(frame: pd.DataFrame, names: list[str]) -> list[tuple]:
+    """Each row's codes in the columns ``names``, as tuples (empty tuples when there are none)."""
+    if not names:
+        return [()] * len(frame)
+    return list(zip(*(frame[c].tolist() for c in names)))
+
+
 def _system(tables: dict[str, PublishedTable]):
     """Cells, relations and statuses of published tables, as an outsider sees them."""
     parts = []
@@ -284,19 +291,23 @@ def _system(tables: dict[str, PublishedTable]):
         shape = tuple(len(d) for d in t.dimensions)
         n = int(np.prod(shape)) if shape else 1
         vals = np.full(n, np.nan)
-        pos = {idx: i for i, idx in enumerate(np.ndindex(*shape))}
         keys = [_key(t.dimensions, t.fixed, t.measure["name"], [d.levels[j] for d, j in zip(t.dimensions, idx)])
                 for idx in np.ndindex(*shape)]
-        for _, r in t.frame.iterrows():
-            idx = tuple(d.index(r[d.name]) for d in t.dimensions)
-            i = pos[idx]
+        frame = t.frame
+        if shape:
+            coords = [[d.index(c) for c in frame[d.name].tolist()] for d in t.dimensions]
+            flat = np.ravel_multi_index(coords, shape) if len(frame) else np.zeros(0, int)
+        else:
+            flat = np.zeros(len(frame), int)
+        protection = float(t.policy.sliding_protection)
+        for i, st, v in zip(flat.tolist(), frame["status"].tolist(), frame["value"].tolist()):
             k = keys[i]
-            status_of.setdefault(k, set()).add(r["status"])
-            if r["status"] == "published":
-                vals[i] = r["value"]
-                values_of.setdefault(k, set()).add(float(r["value"]))
-            if r["status"] == "primary":
-                required[k] = max(required.get(k, 0.0), float(t.policy.sliding_protection))
+            status_of.setdefault(k, set()).add(st)
+            if st == "published":
+                vals[i] = v
+                values_of.setdefault(k, set()).add(float(v))
+            elif st == "primary":
+                required[k] = max(required.get(k, 0.0), protection)
         parts.append((name, t.dimensions, t.fixed, t.measure["name"], vals.reshape(shape),
                       equations_for(t.dimensions), keys))
     # Percentages: n = n_event + complement, with the complement never published.
@@ -311,12 +322,11 @@ def _system(tables: dict[str, PublishedTable]):
         names = [d.name for d in t.dimensions]
         base_k, base_n = num.measure["name"], den.measure["name"]
         base_c = base_k.rsplit(":", 1)[0] + ":complement"
-        st_num = {tuple(r[names]): r["status"] for _, r in num.frame.iterrows()}
-        st_den = {tuple(r[names]): r["status"] for _, r in den.frame.iterrows()}
+        st_num = dict(zip(_codes(num.frame, names), num.frame["status"].tolist()))
+        st_den = dict(zip(_codes(den.frame, names), den.frame["status"].tolist()))
         keys, rows = [], []
-        for _, r in t.frame.iterrows():
-            codes = tuple(r[names])
-            if r["status"] == "published" and (st_num.get(codes) != "published" or st_den.get(codes) != "published"):
+        for codes, st in zip(_codes(t.frame, names), t.frame["status"].tolist()):
+            if st == "published" and (st_num.get(codes) != "published" or st_den.get(codes) != "published"):
                 problems.append(f"{name}: the percentage at {dict(zip(names, codes))} is shown but its counts are "
                                 "hidden: the percentage gives them back.")
             kk, kn, kc = (_key(t.dimensions, t.fixed, b, codes) for b in (base_k, base_n, base_c))

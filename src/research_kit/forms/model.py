@@ -9,15 +9,21 @@ checks) reads the questionnaire through this model.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from research_kit.errors import FormError
 
-__all__ = ["Choice", "Field", "Group", "Form", "read_xlsform", "language_code"]
+__all__ = ["Choice", "Field", "Group", "Form", "read_xlsform", "language_code", "FORM_CACHE_ENV"]
+
+#: Environment variable naming a folder where parsed forms are kept between processes (optional).
+FORM_CACHE_ENV = "RESEARCH_KIT_FORM_CACHE"
 
 _LANG = re.compile(r"\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\)\s*$")
 
@@ -327,12 +333,62 @@ def read_xlsform(path: str | Path) -> Form:
     >>> form.repeats, form.field("incident_date").repeat
     (('incidents',), 'incidents')
     """
-    from pyxform import xls2json
-    from pyxform.errors import PyXFormError
-
     path = Path(path)
     if not path.is_file():
         raise FormError(f"The form file {path} does not exist. Give the path of an XLSForm (.xlsx).")
+    st = path.stat()
+    return _read_cached(path, path.resolve(), st.st_mtime_ns, st.st_size, os.environ.get(FORM_CACHE_ENV) or None)
+
+
+# ---- caching: parsing with pyxform is slow (importing it alone takes a third of a second) ----------------
+@cache
+def _read_cached(path: Path, resolved: Path, mtime_ns: int, size: int, cache_dir: str | None) -> Form:
+    """A parsed form, once per process and file version; also kept on disk when ``cache_dir`` is set.
+
+    The in-process key is the path with the file's modification time and size; the on-disk key is
+    the SHA-256 of the file's bytes with the path, this module's source and pyxform's version, so a
+    changed form or a changed parser never returns an old result.
+    """
+    if cache_dir is None:
+        return _parse(path)
+    key = _disk_key(path)
+    target = Path(cache_dir) / f"form-{key}.pickle"
+    try:
+        with open(target, "rb") as fh:
+            form = pickle.load(fh)
+        if isinstance(form, Form):
+            return form
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    form = _parse(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        tmp.write_bytes(pickle.dumps(form, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(target)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return form
+
+
+def _disk_key(path: Path) -> str:
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    h.update(f"{path}\n{path.resolve()}\n".encode())
+    h.update(path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    try:
+        h.update(metadata.version("pyxform").encode())
+    except metadata.PackageNotFoundError:  # pragma: no cover - pyxform is a dependency
+        pass
+    return h.hexdigest()[:32]
+
+
+def _parse(path: Path) -> Form:
+    from pyxform import xls2json
+    from pyxform.errors import PyXFormError
+
     try:
         raw = xls2json.parse_file_to_json(str(path))
     except PyXFormError as exc:

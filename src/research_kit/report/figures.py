@@ -16,7 +16,7 @@ from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import format_percent, translator
 
-__all__ = ["estimate_chart", "Chart"]
+__all__ = ["estimate_chart", "convergence_chart", "Chart"]
 
 _BAR = "#6a3d9a"
 
@@ -109,3 +109,45 @@ class Chart:
     def save(self, path) -> None:
         """Write the chart; the format follows the file's suffix (``.png`` or ``.svg``)."""
         self.figure.savefig(path)
+
+
+def convergence_chart(pt: ProtectedTable, *, language: str = "es", locale: str | None = None,
+                      title: str | None = None) -> Figure:
+    """Running estimate of an indicator as respondents accumulate (RDS convergence), from a protected table.
+
+    The table has one row per sample size (dimension ``respondents``); only published or caution rows are
+    drawn, so the line starts where the running estimate rests on enough women (the policy's minimum
+    denominator). The final estimate is drawn dashed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from research_kit.disclosure import DisclosurePolicy, protect_estimates
+    >>> est = pd.DataFrame({"respondents": [25, 50, 75], "estimate": [0.4, 0.5, 0.45], "n": [25, 50, 75],
+    ...                     "n_event": [10, 25, 34]})
+    >>> pt = protect_estimates(est, DisclosurePolicy(), by=["respondents"])
+    >>> fig = convergence_chart(pt, language="en", title="Test")
+    >>> fig.axes[0].get_xlabel()
+    'Number of respondents so far'
+    """
+    if not isinstance(pt, ProtectedTable) or pt.kind != "estimate":
+        raise DisclosureError("Charts are drawn from protected estimate tables only.")
+    _ = translator(language)
+    locale = locale or pt.meta.get("locale") or language
+    d = pt.data[pt.data["status"].isin(("published", "caution"))]
+    fig = Figure(figsize=(6.4, 3.4), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    if len(d):
+        ax.plot(d["respondents"].astype(float), d["estimate"].astype(float), color=_BAR, marker="o", markersize=3)
+        ax.axhline(float(d["estimate"].iloc[-1]), color=_BAR, linestyle="--", alpha=0.5)
+    else:
+        ax.text(0.5, 0.5, _("not shown (too few respondents)"), ha="center", va="center", transform=ax.transAxes,
+                color="#555555", style="italic")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: format_percent(y, locale, digits=0)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_xlabel(_("Number of respondents so far"), fontsize=9)
+    if title:
+        ax.set_title(_wrap(title, 70), loc="left", fontsize=10, fontweight="bold")
+    return fig

@@ -6,7 +6,8 @@ from research_kit.countries import Country
 from research_kit.forms import Form
 from research_kit.i18n import translator
 
-__all__ = ["choice_labels", "indicator_labels", "age_group_labels", "dimension_labels", "dimension_headers"]
+__all__ = ["choice_labels", "indicator_labels", "age_group_labels", "dimension_labels", "dimension_headers",
+           "domain_titles", "grouping_labels"]
 
 
 def choice_labels(form: Form, field: str, language: str, country: Country | None = None) -> dict[str, str]:
@@ -44,6 +45,33 @@ def age_group_labels(language: str) -> dict[str, str]:
     return {"u25": _("Under 25"), "25plus": _("25 and older")}
 
 
+def grouping_labels(grouping: str, language: str) -> dict[str, str]:
+    """Labels of a registry grouping's codes (e.g. years in sex work), from the registry.
+
+    Examples
+    --------
+    >>> grouping_labels("years_sw_group", "pt")["lt2"]
+    'Menos de 2 anos'
+    """
+    from research_kit import indicators
+
+    return indicators.groupings()[grouping].labels(language)
+
+
+def domain_titles(language: str) -> dict[str, str]:
+    """Headings of the report's domains, in registry order.
+
+    Examples
+    --------
+    >>> list(domain_titles("en").values())[:2]
+    ['HIV testing', 'Treatment']
+    """
+    _ = translator(language)
+    return {"testing": _("HIV testing"), "treatment": _("Treatment"), "prevention": _("Prevention"),
+            "stigma": _("Stigma in health services"), "violence": _("Violence"), "rights": _("Rights"),
+            "organisation": _("Organisation")}
+
+
 def dimension_labels(form: Form, columns: list[str], language: str, country: Country | None = None) -> dict[str, dict]:
     """Labels for the codes of each column of a table: indicators, age groups, or the form's choices."""
     out: dict[str, dict] = {}
@@ -52,6 +80,8 @@ def dimension_labels(form: Form, columns: list[str], language: str, country: Cou
             out[col] = indicator_labels(language)
         elif col == "age_group":
             out[col] = age_group_labels(language)
+        elif col in _groupings():
+            out[col] = grouping_labels(col, language)
         elif col in form and form.field(col).is_select:
             out[col] = choice_labels(form, col, language, country)
     return out
@@ -68,5 +98,12 @@ def dimension_headers(form: Form, columns: list[str], language: str) -> dict[str
     """
     _ = translator(language)
     fixed = {"indicator": _("Indicator"), "age_group": _("Age group"), "city": _("City"),
-             "venue_type": _("Main workplace"), "nationality": _("Nationality")}
+             "venue_type": _("Main workplace"), "nationality": _("Migrant status"),
+             "years_sw_group": _("Years in sex work")}
     return {c: fixed.get(c) or (form.field(c).label(language) if c in form else c) for c in columns}
+
+
+def _groupings() -> dict:
+    from research_kit import indicators
+
+    return indicators.groupings()

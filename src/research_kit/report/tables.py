@@ -37,7 +37,8 @@ def _count_cell(value, locale: str, _) -> str:
     return f'<td class="rk-count rk-num" data-count="{int(value)}">{format_number(value, locale)}</td>'
 
 
-def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = None) -> str:
+def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = None, *,
+               group: str | None = None) -> str:
     """Render a protected table as an HTML ``<table>`` with a caption.
 
     Parameters
@@ -47,6 +48,17 @@ def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = No
         Report language (es, en, pt) for headers and notes.
     locale : str, optional
         Babel locale for numbers (default: the table's ``meta['locale']``, else the language).
+    group : str, optional
+        A dimension of an estimate table (e.g. ``"indicator"``) shown once, as a heading row above
+        its rows, instead of in a column of its own.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from research_kit.disclosure import DisclosurePolicy, protect_counts
+    >>> pt = protect_counts(pd.DataFrame({"city": ["a", "b"], "count": [40, 12]}), DisclosurePolicy(), dimension="city")
+    >>> "data-count='52'" in table_html(pt, "en").replace('"', "'")
+    True
     """
     if not isinstance(pt, ProtectedTable):
         raise DisclosureError("Only protected tables can be shown in a report: pass the table through research_kit.disclosure first.")
@@ -66,11 +78,18 @@ def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = No
                 _suppressed_cell(_, r["status"]).replace('class="rk-suppressed', 'class="rk-count rk-suppressed')
             rows_html.append(f"<tr{cls} data-status='{r['status']}'><th scope='row'>{html.escape(label)}</th>{cell}</tr>")
     else:
-        head = "".join(f"<th>{html.escape(headers.get(d, d))}</th>" for d in dims)
+        shown = [d for d in dims if d != group] if group in dims and len(dims) > 1 else dims
+        group = group if shown is not dims else None
+        head = "".join(f"<th>{html.escape(headers.get(d, d))}</th>" for d in shown)
         head += (f"<th class='rk-num'>%</th><th class='rk-num'>{html.escape(t_ci)}</th>"
                  f"<th class='rk-num'>{html.escape(t_n)}</th>")
+        current = object()
         for _i, r in pt.data.iterrows():
-            cells = "".join(f"<th scope='row'>{html.escape(_label(pt, d, r[d]))}</th>" for d in dims)
+            if group is not None and r[group] != current:
+                current = r[group]
+                rows_html.append(f"<tr class='rk-group'><th colspan='{len(shown) + 3}' scope='rowgroup'>"
+                                 f"{html.escape(_label(pt, group, current))}</th></tr>")
+            cells = "".join(f"<th scope='row'>{html.escape(_label(pt, d, r[d]))}</th>" for d in shown)
             status = r["status"]
             if status in ("primary", "secondary"):
                 cells += _suppressed_cell(_, status) + f"<td class='rk-suppressed'>{_DASH}</td>"
@@ -105,6 +124,7 @@ _NOTEBOOK_CSS = (
     ".rk-table .rk-num,.rk-table .rk-suppressed{text-align:right!important;font-variant-numeric:tabular-nums}"
     ".rk-table .rk-suppressed,.rk-table .rk-caution,.rk-legend{color:#666}"
     ".rk-table tr.rk-total th,.rk-table tr.rk-total td{font-weight:700}"
+    ".rk-table tr.rk-group th{font-weight:600;background:#f6f4fa}"
     "</style>"
 )
 
@@ -114,4 +134,5 @@ def notebook_html(pt: ProtectedTable) -> str:
     language = pt.meta.get("language", "es")
     _ = translator(language)
     key = f"{_DASH} {_('Not shown: too few respondents')} · ( ) {_('Few respondents: interpret with caution')}"
-    return f"{_NOTEBOOK_CSS}{table_html(pt, language)}<div class='rk-legend'>{html.escape(key)}</div>"
+    group = "indicator" if pt.kind == "estimate" and len(pt.dimensions) > 1 and "indicator" in pt.dimensions else None
+    return f"{_NOTEBOOK_CSS}{table_html(pt, language, group=group)}<div class='rk-legend'>{html.escape(key)}</div>"

@@ -41,7 +41,7 @@ from research_kit.synth.kobo import make_meta, to_kobo_frame, write_kobo_csv
 from research_kit.synth.population import CountryProfile, profile, simulate_population
 from research_kit.synth.sampling import rds_sample, tls_sample
 
-__all__ = ["generate_country", "generate", "simulate_population", "profile", "population_truth", "DEFAULT_SEED"]
+__all__ = ["generate_country", "generate", "write_population_sizes", "simulate_population", "profile", "population_truth", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 2026
 DATA_FILE = "community_survey.csv"
@@ -152,6 +152,35 @@ def generate_country(country: str | Country, out_dir: str | Path, seed: int = DE
     return folder
 
 
+POPULATION_FILE = "population_sizes.csv"
+
+
+def write_population_sizes(out_dir: str | Path) -> Path:
+    """Write ``<out_dir>/population_sizes.csv`` from every country's ``truth.json``.
+
+    The file is what the regional report weights pooled estimates with
+    (``country,population_size,source``, see :mod:`research_kit.regional.population`); for
+    synthetic data the sizes are the simulated populations' true sizes.
+    """
+    out_dir = Path(out_dir)
+    rows = []
+    for c in parse_countries(None):
+        truth = out_dir / c.alpha_3 / "truth.json"
+        if truth.is_file():
+            size = json.loads(truth.read_text(encoding="utf-8"))["population_size"]
+            rows.append({"country": c.alpha_3, "population_size": int(size),
+                         "source": "synthetic population size (truth.json)"})
+    path = out_dir / POPULATION_FILE
+    pd.DataFrame(rows, columns=["country", "population_size", "source"]).to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
 def generate(out_dir: str | Path, countries: str | Iterable[str] | None = None, seed: int = DEFAULT_SEED) -> list[Path]:
-    """Generate the synthetic survey of several countries (all 17 by default)."""
-    return [generate_country(c, out_dir, seed=seed) for c in parse_countries(countries)]
+    """Generate the synthetic survey of several countries (all 17 by default).
+
+    Also writes ``<out_dir>/population_sizes.csv`` (see :func:`write_population_sizes`) for
+    every country with a synthetic study in ``out_dir``.
+    """
+    folders = [generate_country(c, out_dir, seed=seed) for c in parse_countries(countries)]
+    write_population_sizes(out_dir)
+    return folders
