@@ -279,3 +279,30 @@ def test_regional_report_renders_with_maps_and_forest_plots(rendered, synthetic_
     tables = out / "reports" / "regional" / "tables"
     assert {"respondents.csv", "pooled.csv", "indicators_by_country.csv"} <= {p.name for p in tables.iterdir()}
     assert _audit_ok(audit_published(out / "reports"))
+
+
+def test_regional_workbook_holds_every_table_and_no_small_or_hidden_value(rendered):
+    import openpyxl
+
+    out, page = rendered
+    folder = out / "reports" / "regional"
+    wb = openpyxl.load_workbook(folder / "tables.xlsx")
+    # one sheet per table shown; the counts behind percentages (<id>.n, <id>.n_event) are CSV only
+    written = {p.stem for p in (folder / "tables").glob("*.csv") if "." not in p.stem}
+    assert wb.sheetnames[0] == "notes" and set(wb.sheetnames[1:]) == written
+    hidden = 0
+    for ws in wb.worksheets[1:]:
+        header = [c.value for c in ws[2]]
+        for r in ws.iter_rows(min_row=3, values_only=True):
+            status = r[-1]
+            if "%" in header and status in ("primary", "secondary"):
+                hidden += 1
+                assert r[header.index("%")] is None, (ws.title, r)
+            elif "%" not in header:
+                count = r[-2]
+                if status in ("primary", "secondary"):
+                    hidden += 1
+                    assert count is None, (ws.title, r)
+                assert count is None or count >= 5, (ws.title, r)
+    assert hidden  # the fixture countries have hidden cells: the checks above ran on some
+    assert "tables.xlsx" in page.read_text(encoding="utf-8")

@@ -520,20 +520,9 @@ class RegionalReport:
 
     def exports(self) -> _Html:
         """Write ``tables.xlsx`` (every table the report showed) and show where the downloads are."""
-        from research_kit.report.exports import write_xlsx
+        from research_kit.report.exports import downloads
 
-        _ = self._
-        heading = _("Downloads")
-        if self.output_dir is None:
-            note = _("This run did not save files: set output_dir to get the tables and figures.")
-            return _Html(f"<section id='rk-downloads'><h2>{_e(heading)}</h2><p>{_e(note)}</p></section>")
-        write_xlsx(self._published, self.output_dir / "tables.xlsx", language=self.language, locale=self.locale)
-        links = [("tables.xlsx", _("All tables of this report (Excel)")),
-                 ("tables/", _("Each table as CSV, with its disclosure metadata (JSON)")),
-                 ("figures/", _("Figures as PNG and SVG")),
-                 ("report.pdf", _("This report, ready to print (PDF)"))]
-        items = "".join(f"<li><a href='{_e(h)}'>{_e(t)}</a></li>" for h, t in links)
-        return _Html(f"<section id='rk-downloads'><h2>{_e(heading)}</h2><ul>{items}</ul></section>")
+        return _Html(downloads(self._published, self.output_dir, language=self.language, locale=self.locale))
 
     @property
     def published(self) -> dict[str, ProtectedTable]:

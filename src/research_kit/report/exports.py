@@ -31,7 +31,7 @@ from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import check_language, translator
 
-__all__ = ["write_xlsx", "sheet_name"]
+__all__ = ["write_xlsx", "sheet_name", "downloads"]
 
 _MAX_SHEET = 31
 _BAD = re.compile(r"[\[\]:*?/\\]")
@@ -165,3 +165,32 @@ def write_xlsx(tables: Mapping[str, ProtectedTable], path, *, language: str = "e
     wb.save(tmp)
     tmp.replace(path)
     return path
+
+
+def downloads(tables: Mapping[str, ProtectedTable], output_dir, *, language: str = "es",
+              locale: str | None = None) -> str:
+    """Write ``tables.xlsx`` into a report's folder and return its "Downloads" section as HTML.
+
+    The links are relative to the report's ``index.html``: the workbook, the ``tables/`` (CSV and
+    JSON), the ``figures/`` (PNG and SVG) and ``report.pdf``. Without ``output_dir`` nothing is
+    written and the section says how to get the files.
+
+    Examples
+    --------
+    >>> "output_dir" in downloads({}, None, language="en")
+    True
+    """
+    import html
+
+    _ = translator(check_language(language))
+    heading = html.escape(_("Downloads"))
+    if output_dir is None:
+        note = _("This run did not save files: set output_dir to get the tables and figures.")
+        return f"<section id='rk-downloads'><h2>{heading}</h2><p>{html.escape(note)}</p></section>"
+    write_xlsx(tables, Path(output_dir) / "tables.xlsx", language=language, locale=locale)
+    links = [("tables.xlsx", _("All tables of this report (Excel)")),
+             ("tables/", _("Each table as CSV, with its disclosure metadata (JSON)")),
+             ("figures/", _("Figures as PNG and SVG")),
+             ("report.pdf", _("This report, ready to print (PDF)"))]
+    items = "".join(f"<li><a href='{html.escape(h)}'>{html.escape(t)}</a></li>" for h, t in links)
+    return f"<section id='rk-downloads'><h2>{heading}</h2><ul>{items}</ul></section>"
