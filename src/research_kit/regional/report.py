@@ -8,23 +8,19 @@ from them; figures and tables are drawn from protected tables only.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
-import io
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from research_kit import __version__
 from research_kit.countries import NODES, get_country, node_name
 from research_kit.disclosure import ProtectedTable
 from research_kit.disclosure.model import Dimension
 from research_kit.disclosure.publish import write_table
 from research_kit.errors import ParameterError
 from research_kit.i18n import check_language, format_date, format_number, format_percent, translator
+from research_kit.report.fragments import Html as _Html, esc as _e, figure_html
 from research_kit.regional.geo import ATTRIBUTION
 from research_kit.regional.inputs import AGE_GROUPS, REGION, REGIONAL_TABLE, RegionalInputs, collect
 from research_kit.regional.population import read_population_sizes_lenient
@@ -60,23 +56,6 @@ _CSS = (
     "@media print{.rk-regional figure{break-inside:avoid}}"
     "</style>"
 )
-
-
-class _Html:
-    """An HTML fragment that JupyterLab and nbconvert render as such."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def _e(text) -> str:
-    return html.escape(str(text))
 
 
 class RegionalReport:
@@ -183,15 +162,7 @@ class RegionalReport:
         return pt
 
     def _figure(self, fig, name: str, alt: str) -> _Html:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        if self.output_dir is not None:
-            folder = self.output_dir / "figures"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.png").write_bytes(buf.getvalue())
-            fig.savefig(folder / f"{name}.svg", format="svg")
-        data = base64.b64encode(buf.getvalue()).decode()
-        return _Html(f"<figure class='rk-figure'><img src='data:image/png;base64,{data}' alt='{_e(alt)}'/></figure>")
+        return _Html(figure_html(fig, alt, self.output_dir / "figures" if self.output_dir else None, name))
 
     def _total(self, code: str) -> float | None:
         """Protected respondent count of a country, node or the region (None when hidden or absent)."""

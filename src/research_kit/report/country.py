@@ -7,11 +7,8 @@ passes through disclosure control before it is shown, written or drawn.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import html
-import io
 from functools import cached_property
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from research_kit.disclosure.publish import write_table
 from research_kit.errors import ParameterError, ResearchKitError
 from research_kit.i18n import format_date, format_number, translator
 from research_kit.report.parameters import check_parameters, policy_for
+from research_kit.report.fragments import Html as _Html, esc as _e, figure_html
 from research_kit.report.figures import convergence_chart, estimate_chart
 from research_kit.report.labels import (age_group_labels, choice_labels, dimension_headers, dimension_labels,
                                         domain_titles, indicator_labels)
@@ -52,23 +50,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-class _Html:
-    """An HTML fragment that JupyterLab and nbconvert render as such."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def _e(text) -> str:
-    return html.escape(str(text))
 
 
 def _version_tuple(v: str) -> tuple:
@@ -146,16 +127,8 @@ class CountryReport:
         return pt
 
     def _figure(self, fig, name: str, alt: str) -> str:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        if self.output_dir is not None:
-            folder = self.output_dir / "figures"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.png").write_bytes(buf.getvalue())
-            fig.savefig(folder / f"{name}.svg", format="svg")
         self._figures.append(name)
-        data = base64.b64encode(buf.getvalue()).decode()
-        return f"<figure class='rk-figure'><img src='data:image/png;base64,{data}' alt='{_e(alt)}'/></figure>"
+        return figure_html(fig, alt, self.output_dir / "figures" if self.output_dir else None, name)
 
     @cached_property
     def not_measured(self) -> dict[str, str]:
