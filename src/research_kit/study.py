@@ -38,7 +38,7 @@ __all__ = ["Study", "load_study", "DEFAULT_DATA_ROOT"]
 DEFAULT_DATA_ROOT = Path("data") / "synthetic"
 
 
-@dataclass
+@dataclass(repr=False)
 class Study:
     """One country's survey: data, form, design description.
 
@@ -60,6 +60,33 @@ class Study:
     form: Form
     data: pd.DataFrame
     venue_frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # Never the data: a notebook that shows the study must not show respondents' rows.
+        return (f"<Study {self.country.alpha_3}: {self.design_type.upper()}, {len(self.data)} submissions, "
+                f"form {self.form.form_id!r}, folder {str(self.folder)!r}>")
+
+    def _repr_html_(self) -> str:
+        """What JupyterLab shows for a study, in Spanish with English alongside: never the data."""
+        import html
+
+        from research_kit.i18n import translator
+
+        words = []
+        for language in ("es", "en"):
+            _ = translator(language)
+            words.append({"country": _("Country"), "design": _("Design"), "respondents": _("Respondents"),
+                          "form": _("Form"), "folder": _("Folder"), "rds": _("Respondent-driven sampling (RDS)"),
+                          "tls": _("Time-location sampling (TLS)")})
+        es, en = words
+        t = self.design_type
+        values = {"country": f"{self.country.name('es')} ({self.country.alpha_3})",
+                  "design": f"{es[t]} · {en[t]}" if t in es else t,
+                  "respondents": str(len(self.respondents)),
+                  "form": f"{self.form.form_id} {self.form.version}".strip(), "folder": str(self.folder)}
+        body = "".join(f"<tr><th scope='row'>{html.escape(es[k])} · {html.escape(en[k])}</th>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in values.items())
+        return f"<table class='rk-table'><tbody>{body}</tbody></table>"
 
     @property
     def design_type(self) -> str:

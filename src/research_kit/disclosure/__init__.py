@@ -45,6 +45,7 @@ from research_kit.disclosure.tables import (
     estimate_count_table,
     protect_count_table,
     protect_counts,
+    protect_crosstab,
     protect_estimates,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "DisclosurePolicy",
     "ProtectedTable",
     "protect_counts",
+    "protect_crosstab",
     "protect_estimates",
     "protect_count_table",
     "estimate_count_table",

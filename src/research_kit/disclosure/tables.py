@@ -30,7 +30,7 @@ from research_kit.disclosure.secondary import Protection, SuppressionError, supp
 from research_kit.disclosure.system import CellSystem
 from research_kit.errors import DisclosureError
 
-__all__ = ["ProtectedTable", "protect_counts", "protect_estimates", "protect_count_table", "STATUSES",
+__all__ = ["ProtectedTable", "protect_counts", "protect_crosstab", "protect_estimates", "protect_count_table", "STATUSES",
            "estimate_count_table", "OUTCOME"]
 
 STATUSES = ("published", "caution", "primary", "secondary")
@@ -188,6 +188,78 @@ def protect_counts(table: pd.DataFrame, policy: DisclosurePolicy, *, dimension: 
     out.loc[out["status"].isin(("primary", "secondary")), count] = np.nan
     meta = {"dimensions": [dim.to_dict()], "measure": count, "suppression": _suppression_meta(res, ct)}
     return ProtectedTable(out.reset_index(drop=True), policy, "count", (dimension,), meta)
+
+
+def protect_crosstab(table: pd.DataFrame, policy: DisclosurePolicy, *, rows: str, columns: str,
+                     count: str = "count", total_label: str = "total", method: str | None = None) -> ProtectedTable:
+    """Protect a two-way frequency table, published with its row, column and grand totals.
+
+    Every cell and every margin under ``policy.min_count`` (zero included) is suppressed
+    (``primary``), then more cells are hidden (``secondary``) until no hidden cell can be
+    recovered, or narrowed below its protection interval, from the published cells and
+    totals of its row and its column.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per combination: the ``rows`` and ``columns`` code columns and an unweighted
+        ``count`` column. A combination with no row counts zero; rows at a total are not
+        expected (they are computed).
+    policy : DisclosurePolicy
+    rows, columns : str
+        The two category columns.
+    count : str
+        The count column.
+    total_label : str
+        Code of the totals.
+    method : str, optional
+        Complementary suppression method (default ``policy.method``).
+
+    Returns
+    -------
+    ProtectedTable
+        ``kind='count'``, ``dimensions=(rows, columns)``; one row per cell, margins included
+        (their code is ``total_label``), totals first as in ``meta['dimensions']``.
+
+    Raises
+    ------
+    DisclosureError
+        Missing columns, negative or fractional counts, a code equal to ``total_label``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"city": ["a", "a", "b", "b"], "venue": ["bar", "street", "bar", "street"],
+    ...                   "count": [30, 12, 3, 20]})
+    >>> t = protect_crosstab(f, DisclosurePolicy(), rows="city", columns="venue")
+    >>> t.data.pivot(index="city", columns="venue", values="status").loc[["a", "b"], ["bar", "street"]].values.tolist()
+    [['secondary', 'secondary'], ['primary', 'secondary']]
+    """
+    for c in (rows, columns, count):
+        if c not in table.columns:
+            raise DisclosureError(f"A cross-table needs the columns {rows!r}, {columns!r} and {count!r}; "
+                                  f"it has {list(table.columns)}.")
+    if rows == columns:
+        raise DisclosureError(f"A cross-table needs two different columns, not {rows!r} twice.")
+    dims = []
+    for name in (rows, columns):
+        codes = list(dict.fromkeys(str(v) for v in table[name]))
+        if total_label in codes:
+            raise DisclosureError(f"{name!r} already has a level {total_label!r}; choose another total_label.")
+        dims.append(Dimension.flat(name, codes, total=total_label))
+    frame = table[[rows, columns, count]].astype({rows: str, columns: str})
+    try:
+        ct = CountTable.from_frame(frame, dims, count=count, measure=count)
+    except TableError as exc:
+        raise DisclosureError(f"Counts must be non-negative whole numbers, one row per cell: {exc}") from None
+    status, res = protect_count_table(ct, policy, method=method)
+    r_idx, c_idx = np.meshgrid(np.arange(len(dims[0])), np.arange(len(dims[1])), indexing="ij")
+    out = pd.DataFrame({rows: np.array(dims[0].levels, dtype=object)[r_idx.ravel()],
+                        columns: np.array(dims[1].levels, dtype=object)[c_idx.ravel()],
+                        count: ct.values.ravel().astype(float), "status": status.ravel()})
+    out.loc[out["status"].isin(("primary", "secondary")), count] = np.nan
+    meta = {"dimensions": [d.to_dict() for d in dims], "measure": count, "suppression": _suppression_meta(res, ct),
+            "total_label": total_label}
+    return ProtectedTable(out, policy, "count", (rows, columns), meta)
 
 
 def estimate_count_table(table: pd.DataFrame, *, by: list[str] | None = None, group: str | None = None,

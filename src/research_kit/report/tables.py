@@ -68,7 +68,9 @@ def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = No
     dims = list(pt.dimensions)
     rows_html = []
     t_respondents, t_ci, t_n = _("Respondents"), _("95% confidence interval"), _("Respondents (n)")
-    if pt.kind == "count":
+    if pt.kind == "count" and len(dims) == 2:
+        head, rows_html = _crosstab_rows(pt, locale, _, headers)
+    elif pt.kind == "count":
         dim, count = dims[0], [c for c in pt.data.columns if c not in (*dims, "status")][0]
         head = f"<th>{html.escape(headers.get(dim, dim))}</th><th class='rk-num'>{html.escape(t_respondents)}</th>"
         for _i, r in pt.data.iterrows():
@@ -109,9 +111,41 @@ def table_html(pt: ProtectedTable, language: str = "es", locale: str | None = No
     table_id = pt.meta.get("table_id", "")
     return (
         f"<table class='rk-table' data-table-id='{html.escape(table_id)}' data-kind='{pt.kind}'>"
-        f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<caption>{html.escape(caption)}</caption><thead>{head if head.startswith('<tr') else f'<tr>{head}</tr>'}</thead>"
         f"<tbody>{''.join(rows_html)}</tbody></table>"
     )
+
+
+def _crosstab_rows(pt: ProtectedTable, locale: str, _, headers: dict) -> tuple[str, list[str]]:
+    """Header rows and body rows of a two-way count table: categories across, totals last."""
+    rows, cols = pt.dimensions
+    count = [c for c in pt.data.columns if c not in (rows, cols, "status")][0]
+    total = pt.meta.get("total_label", "total")
+    cells = {(str(r[rows]), str(r[cols])): (r[count], r["status"]) for r in pt.data.to_dict("records")}
+
+    def order(name):
+        levels = list(dict.fromkeys(str(v) for v in pt.data[name]))
+        return [v for v in levels if v != total] + ([total] if total in levels else [])
+
+    def label(name, code):
+        return _("Total") if code == total else _label(pt, name, code)
+
+    r_levels, c_levels = order(rows), order(cols)
+    head = (f"<tr><th></th><th colspan='{len(c_levels)}' scope='colgroup'>{html.escape(headers.get(cols, cols))}</th></tr>"
+            f"<tr><th>{html.escape(headers.get(rows, rows))}</th>"
+            + "".join(f"<th class='rk-num{' rk-total' if c == total else ''}' scope='col'>{html.escape(label(cols, c))}</th>"
+                      for c in c_levels) + "</tr>")
+    body = []
+    for r in r_levels:
+        tds = []
+        for c in c_levels:
+            value, status = cells.get((r, c), (float("nan"), "primary"))
+            cell = _count_cell(value, locale, _) if status in ("published", "caution") else \
+                _suppressed_cell(_, status).replace('class="rk-suppressed', 'class="rk-count rk-suppressed')
+            tds.append(cell.replace("<td", f"<td data-status='{status}'", 1))
+        cls = " class='rk-total'" if r == total else ""
+        body.append(f"<tr{cls}><th scope='row'>{html.escape(label(rows, r))}</th>{''.join(tds)}</tr>")
+    return head, body
 
 
 # Notebooks do not load the report stylesheet: a few rules, scoped to protected tables, travel with each table.
