@@ -240,3 +240,31 @@ def test_suppression_that_cannot_succeed_says_so():
     keep = ~primary  # nothing else may be hidden
     with pytest.raises(SuppressionError):
         suppress(system, primary, Protection.from_policy(system.values, primary, POLICY), keep=keep)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.data())
+def test_the_attackers_kept_solvers_give_the_same_intervals_as_solving_each_bound_afresh(t, data):
+    # The attacker keeps one solver per block and starts each bound from the last basis; every
+    # interval must be the one a fresh linear programme gives, in whatever order cells are attacked.
+    from scipy.optimize import linprog
+
+    s = CellSystem.from_tables([t])
+    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=s.n_cells, max_size=s.n_cells)))
+    if not hidden.any():
+        return
+    att = Attacker(s.equations, np.where(hidden, np.nan, s.values), hidden)
+    cells = np.flatnonzero(hidden)
+    order = data.draw(st.permutations(list(cells)))
+    A = s.equations.toarray()
+    pub = np.where(hidden, 0.0, s.values)
+    for c in order:
+        lo, hi, _ = att.interval(int(c), integer=False)
+        expect = []
+        for sign in (1.0, -1.0):
+            cost = np.zeros(len(cells))
+            cost[list(cells).index(c)] = sign
+            res = linprog(cost, A_eq=A[:, cells], b_eq=-(A @ pub), bounds=[(0, None)] * len(cells), method="highs")
+            expect.append(np.inf if res.status == 3 else sign * res.fun)
+        assert lo == pytest.approx(expect[0], abs=1e-6)
+        assert hi == pytest.approx(expect[1], abs=1e-6) or (np.isinf(hi) and np.isinf(expect[1]))

@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 
 from research_kit.disclosure.model import TableError
 
-__all__ = ["Attacker", "Attack", "solve_lp"]
+__all__ = ["Attacker", "Attack", "WarmLP", "solve_lp"]
 
 _TOL = 1e-6
 
@@ -95,6 +95,80 @@ def solve_lp(c: np.ndarray, M: sparse.csr_matrix, rhs: np.ndarray, lb: np.ndarra
     return "optimal", res.x, (res.eqlin.marginals if m else np.zeros(0))
 
 
+class WarmLP:
+    """Bounds of one cell after another over the same constraints, ``M y = rhs``, ``lb <= y <= ub``.
+
+    Attacks on the cells of a table differ only in their objective (and an insider's attack in
+    one pinned cell), so one HiGHS instance keeps the model and its last optimal basis, and
+    each new bound starts from there: a few simplex iterations instead of a solve from
+    scratch. Whenever the answer is not a clear optimum or unboundedness, the bound is solved
+    afresh with :func:`solve_lp`.
+
+    Examples
+    --------
+    >>> M = sparse.csr_matrix(np.array([[1.0, 1.0, -1.0]]))
+    >>> w = WarmLP(M, np.array([0.0]), np.zeros(3), np.array([np.inf, np.inf, 10.0]))
+    >>> w.solve(0, "max")[1].round(6).tolist()
+    [10.0, 0.0, 10.0]
+    >>> w.solve(2, "min")[0]
+    'optimal'
+    """
+
+    def __init__(self, M: sparse.spmatrix, rhs: np.ndarray, lb: np.ndarray, ub: np.ndarray):
+        self.M, self.rhs = M, np.asarray(rhs, float)
+        self.lb, self.ub = np.asarray(lb, float).copy(), np.asarray(ub, float).copy()
+        self._h = None
+        self._last: int | None = None
+
+    def _model(self):
+        h = _highs._Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")  # keeps the basis between objectives
+        n, m = len(self.lb), self.M.shape[0]
+        lp = _highs.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.where(np.isfinite(self.lb), self.lb, -_highs.kHighsInf)
+        lp.col_upper_ = np.where(np.isfinite(self.ub), self.ub, _highs.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = self.rhs
+        Mc = self.M.tocsc()
+        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = Mc.indptr, Mc.indices, Mc.data
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        h.passModel(lp)
+        return h
+
+    def set_bounds(self, col: int, lo: float, hi: float) -> None:
+        """Change one column's bounds (an insider pins her cell; restore it afterwards)."""
+        self.lb[col], self.ub[col] = lo, hi
+        if self._h is not None:
+            inf = _highs.kHighsInf
+            self._h.changeColBounds(int(col), float(lo) if np.isfinite(lo) else -inf,
+                                    float(hi) if np.isfinite(hi) else inf)
+
+    def solve(self, k: int, sense: str):
+        """``(status, y, row_duals)`` of ``min y_k`` (``sense='min'``) or ``max y_k``, as :func:`solve_lp`."""
+        if _highs is not None:
+            if self._h is None:
+                self._h = self._model()
+            h = self._h
+            if self._last is not None and self._last != k:
+                h.changeColCost(self._last, 0.0)
+            h.changeColCost(int(k), 1.0 if sense == "min" else -1.0)
+            self._last = int(k)
+            h.run()
+            st = h.getModelStatus()
+            if st == _highs.HighsModelStatus.kOptimal:
+                sol = h.getSolution()
+                return "optimal", np.asarray(sol.col_value), np.asarray(sol.row_dual)
+            if st == _highs.HighsModelStatus.kUnbounded:
+                return "unbounded", None, None
+            self._h, self._last = None, None  # start afresh next time
+        c = np.zeros(len(self.lb))
+        c[k] = 1.0 if sense == "min" else -1.0
+        return solve_lp(c, self.M, self.rhs, self.lb, self.ub)
+
+
 @dataclass
 class Attack:
     """One bound of one cell: the value, the attacker's solution (cell → value) and the LP duals."""
@@ -152,14 +226,31 @@ class Attacker:
             _, self.block_of = connected_components(adj, directed=False)
         self.pos = {int(c): i for i, c in enumerate(self.S)}
         self._blocks: dict[int, tuple] = {}
+        self._solvers: dict[int, list] = {}
 
     def _block(self, b: int):
-        if b not in self._blocks:
-            cols = np.flatnonzero(self.block_of == b)
-            sub = self.A_RS[:, cols]
-            rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
-            self._blocks[b] = (cols, rows, sub.tocsr()[rows])
+        if not self._blocks and len(self.S):
+            self._split_blocks()
         return self._blocks[b]
+
+    def _split_blocks(self) -> None:
+        """Every block's columns, rows and matrix, in one pass over the relations' entries."""
+        coo = self.A_RS.tocoo()
+        cols_by_block = np.argsort(self.block_of, kind="stable")
+        starts = np.searchsorted(self.block_of[cols_by_block], np.arange(self.block_of.max() + 2))
+        local_col = np.empty(len(self.S), dtype=np.int64)
+        for b in range(len(starts) - 1):
+            local_col[cols_by_block[starts[b]:starts[b + 1]]] = np.arange(starts[b + 1] - starts[b])
+        eb = self.block_of[coo.col]
+        order = np.lexsort((coo.col, coo.row, eb))
+        r, c, v, eb = coo.row[order], coo.col[order], coo.data[order], eb[order]
+        e_starts = np.searchsorted(eb, np.arange(len(starts)))
+        for b in range(len(starts) - 1):
+            cols = cols_by_block[starts[b]:starts[b + 1]]
+            lo, hi = e_starts[b], e_starts[b + 1]
+            rows, r_local = np.unique(r[lo:hi], return_inverse=True)
+            M = sparse.csr_matrix((v[lo:hi], (r_local, local_col[c[lo:hi]])), shape=(len(rows), len(cols)))
+            self._blocks[b] = (cols, rows, M)
 
     def bound(self, cell: int, sense: str, *, fixed: dict[int, float] | None = None, integer: bool = False,
               lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> Attack:
@@ -194,12 +285,20 @@ class Attacker:
             if "unbounded" in str(res.message).lower() or res.status == 3:
                 return Attack(np.inf if sense == "max" else -np.inf, cells, None, glob_rows, None, pinned)
             raise TableError(f"The published numbers admit no whole-number solution ({res.message}).")
-        status, x, duals = solve_lp(c, M, rhs, lb, ub)
+        warm = fixed is None and lower is None and upper is None
+        status, x, duals = self._warm_lp(b, k, sense, M, rhs, lb, ub) if warm else solve_lp(c, M, rhs, lb, ub)
         if status == "unbounded":
             return Attack(np.inf if sense == "max" else -np.inf, cells, None, glob_rows, None, pinned)
         if status != "optimal":
             raise TableError("The published numbers are inconsistent: no table of non-negative counts fits them.")
         return Attack(float(x[k]), cells, x, glob_rows, duals, pinned)
+
+    def _warm_lp(self, b: int, k: int, sense: str, M, rhs, lb, ub):
+        """The plain bound of a block's cell, by one :class:`WarmLP` kept per block."""
+        w = self._solvers.get(b)
+        if w is None:
+            w = self._solvers[b] = WarmLP(M, rhs, lb, ub)
+        return w.solve(k, sense)
 
     def interval(self, cell: int, *, integer: str | bool = "auto", insiders: dict[int, float] | None = None,
                  irrelevant=None) -> tuple[float, float, dict]:

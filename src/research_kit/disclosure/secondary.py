@@ -28,7 +28,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from research_kit.disclosure.attack import Attack, Attacker, solve_lp
+from research_kit.disclosure.attack import _highs, Attack, Attacker, solve_lp
 from research_kit.disclosure.model import TableError
 from research_kit.disclosure.system import CellSystem, Grid
 from research_kit.errors import DisclosureError
@@ -466,13 +466,15 @@ def _row_cuts(system: CellSystem, primary, protection: Protection, values, U, si
     return cuts
 
 
-def _solve_master(cuts, cost, primary, keep, budget, time_limit, t0):
+def _solve_master(cuts, cost, primary, keep, budget, time_limit, t0, incumbent: float = np.inf):
     """Solve the master MILP over the cells that appear in a cut (the others stay published).
 
     Primary cells are hidden in every pattern, so their share of each cut moves to the
     right-hand side and satisfied cuts drop out; HiGHS then works on a model of a few
-    hundred columns instead of the whole table. Returns the pattern, None when infeasible,
-    or ``'time'`` when the time limit was reached.
+    hundred columns instead of the whole table. Only patterns cheaper than ``incumbent``
+    (the cost of the best safe pattern known) are sought, so HiGHS prunes every branch that
+    cannot beat it. Returns the pattern, None when there is none (cheaper than the
+    incumbent), or ``'time'`` when the time limit was reached.
     """
     n = len(cost)
     free = ~primary & ~keep
@@ -500,6 +502,16 @@ def _solve_master(cuts, cost, primary, keep, budget, time_limit, t0):
     pos = np.full(n, -1)
     pos[used] = np.arange(len(used))
     M = sparse.csr_matrix((np.concatenate(data), (np.concatenate(rows), pos[cols_all])), shape=(r, len(used)))
+    opts_time = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
+    if budget is None and _highs is not None:
+        whole = np.all(cost == np.round(cost))
+        bound = incumbent - cost[primary].sum() - (0.5 if whole else 1e-9) if np.isfinite(incumbent) else None
+        got = _master_highs(cost[used], M, np.asarray(rhs) - 1e-7, opts_time, bound)
+        if got is not _FALLBACK:
+            if isinstance(got, np.ndarray):
+                x[used[got > 0.5]] = True
+                return x
+            return got
     cons = [LinearConstraint(M, np.asarray(rhs) - 1e-7, np.inf)]
     if budget is not None:
         cons.append(LinearConstraint(cost[used].reshape(1, -1), -np.inf, budget - cost[primary].sum()))
@@ -513,6 +525,44 @@ def _solve_master(cuts, cost, primary, keep, budget, time_limit, t0):
         return "time"
     x[used[res.x > 0.5]] = True
     return x
+
+
+_FALLBACK = object()
+
+
+def _master_highs(c, M, lower, time_limit, bound):
+    """``min c x`` over binary x with ``M x >= lower``, by HiGHS, stopping branches that cannot go
+    under ``bound``. Returns x, None (no such x), ``'time'``, or ``_FALLBACK`` for anything else."""
+    h = _highs._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-7)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if bound is not None:
+        h.setOptionValue("objective_bound", float(bound))
+    n = len(c)
+    lp = _highs.HighsLp()
+    lp.num_col_, lp.num_row_ = n, M.shape[0]
+    lp.col_cost_ = np.asarray(c, float)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_ = np.asarray(lower, float)
+    lp.row_upper_ = np.full(M.shape[0], _highs.kHighsInf)
+    Mc = M.tocsc()
+    lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = Mc.indptr, Mc.indices, Mc.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, M.shape[0]
+    lp.integrality_ = [_highs.HighsVarType.kInteger] * n
+    h.passModel(lp)
+    h.run()
+    st = h.getModelStatus()
+    S = _highs.HighsModelStatus
+    if st == S.kOptimal:
+        return np.asarray(h.getSolution().col_value)
+    if st in (S.kInfeasible, getattr(S, "kObjectiveBound", S.kInfeasible)):
+        return None
+    if st == S.kTimeLimit:
+        return "time"
+    return _FALLBACK
 
 
 def _master_lp(cuts, cost, primary, keep):
@@ -745,7 +795,7 @@ def optimal(system: CellSystem, primary: np.ndarray, protection: Protection, *, 
     lower_bound_seen = [float(cost[primary].sum())]
     while it < max_iterations:
         it += 1
-        x = _solve_master(cuts, cost, primary, keep, None, time_limit, t0)
+        x = _solve_master(cuts, cost, primary, keep, None, time_limit, t0, incumbent=upper_bound)
         if x is None:
             if best is None:
                 raise SuppressionError("No suppression pattern can protect these tables with the cells allowed: "

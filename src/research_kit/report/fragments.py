@@ -58,12 +58,19 @@ def figure_html(fig, alt: str, folder: Path | None = None, name: str | None = No
     >>> figure_html(Figure(figsize=(1, 1)), "empty").startswith("<figure class='rk-figure'><img src='data:image/png")
     True
     """
+    from matplotlib import rc_context
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     if folder is not None and name:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.png").write_bytes(buf.getvalue())
-        fig.savefig(folder / f"{name}.svg", format="svg")
+        # The layout was worked out for the PNG and stays in the axes' positions: the SVG need not
+        # work it out again (a quarter of the drawing time).
+        fig.set_layout_engine("none")
+        # Text stays text (editable and searchable in the partners' publications, and quicker to write).
+        with rc_context({"svg.fonttype": "none"}):
+            fig.savefig(folder / f"{name}.svg", format="svg")
     data = base64.b64encode(buf.getvalue()).decode()
     return f"<figure class='rk-figure'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/></figure>"

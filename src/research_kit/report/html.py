@@ -9,6 +9,7 @@ log, not into the report. The file appears only when complete.
 from __future__ import annotations
 
 import os
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -23,6 +24,30 @@ REMOVE_TAG = "remove-in-report"
 
 def _templates_dir() -> str:
     return str(resources.files("research_kit.report").joinpath("templates"))
+
+
+@cache
+def _exporter(language: str):
+    """One exporter per language for the process: its compiled templates serve every report a worker exports."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.TagRemovePreprocessor.remove_cell_tags = {REMOVE_TAG}
+    cfg.TagRemovePreprocessor.enabled = True
+    exporter = HTMLExporter(
+        config=cfg,
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[_templates_dir()],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        language_code=language,
+    )
+    exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
+    return exporter
 
 
 def notebook_to_html(notebook: str | Path | nbformat.NotebookNode, out: str | Path, *, language: str = "es",
@@ -40,10 +65,6 @@ def notebook_to_html(notebook: str | Path | nbformat.NotebookNode, out: str | Pa
     title : str, optional
         The page title (default: the notebook's name).
     """
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-    from traitlets.config import Config
-
     nb = nbformat.read(str(notebook), as_version=4) if not isinstance(notebook, nbformat.NotebookNode) else notebook
     nb = nbformat.from_dict(nb)  # a copy: the caller's notebook keeps its outputs
     for cell in nb.cells:
@@ -52,21 +73,7 @@ def notebook_to_html(notebook: str | Path | nbformat.NotebookNode, out: str | Pa
                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     if title:
         nb.metadata["title"] = title
-    cfg = Config()
-    cfg.TagRemovePreprocessor.remove_cell_tags = {REMOVE_TAG}
-    cfg.TagRemovePreprocessor.enabled = True
-    exporter = HTMLExporter(
-        config=cfg,
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[_templates_dir()],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        language_code=language,
-    )
-    exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
-    body, _resources = exporter.from_notebook_node(nb)
+    body, _resources = _exporter(language).from_notebook_node(nb)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
