@@ -268,3 +268,64 @@ def test_the_attackers_kept_solvers_give_the_same_intervals_as_solving_each_boun
             expect.append(np.inf if res.status == 3 else sign * res.fun)
         assert lo == pytest.approx(expect[0], abs=1e-6)
         assert hi == pytest.approx(expect[1], abs=1e-6) or (np.isinf(hi) and np.isinf(expect[1]))
+
+
+@st.composite
+def small_tables(draw):
+    shape = draw(st.sampled_from([(2,), (3,), (4,), (2, 2)]))
+    leaves = np.array(draw(st.lists(st.integers(0, 12), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+    return _table(leaves.reshape(shape))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_tables())
+def test_on_small_tables_the_optimal_pattern_is_the_cheapest_of_all_safe_patterns(t):
+    # Small tables skip the LP phase and the pruning; the master loop alone must still find the
+    # cheapest safe pattern, which enumeration of every pattern confirms.
+    import itertools
+
+    s = CellSystem.from_tables([t])
+    primary = s.values < POLICY.min_count
+    if not primary.any():
+        return
+    prot = Protection.from_policy(s.values, primary, POLICY)
+    cost = cell_costs(s.values, "value")
+    singleton = primary & (s.values == 1)
+    res = suppress(s, primary, prot, method="optimal", singletons=singleton)
+    assert res.proven
+    free = np.flatnonzero(~primary)
+    best = np.inf
+    for k in range(len(free) + 1):
+        for extra in itertools.combinations(free, k):
+            pattern = primary.copy()
+            pattern[list(extra)] = True
+            if cost[pattern].sum() < best and not check_protection(s, pattern, prot, singletons=singleton):
+                best = cost[pattern].sum()
+    assert cost[res.suppressed].sum() == pytest.approx(best)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables())
+def test_small_tables_get_the_same_optimum_with_or_without_the_lp_phase_and_pruning(t):
+    # Both paths prove optimality, so their costs must agree; the shortcut for small tables must
+    # never return a costlier pattern than the full method (nor the heuristic's, unproven).
+    import research_kit.disclosure.secondary as secondary
+
+    s = CellSystem.from_tables([t])
+    primary = s.values < POLICY.min_count
+    if not primary.any():
+        return
+    prot = Protection.from_policy(s.values, primary, POLICY)
+    cost = cell_costs(s.values, "value")
+    singleton = primary & (s.values == 1)
+    saved = secondary._PRUNE_FROM_CELLS
+    try:
+        secondary._PRUNE_FROM_CELLS = 10**9
+        small = suppress(s, primary, prot, method="optimal", singletons=singleton)
+        secondary._PRUNE_FROM_CELLS = 0
+        full = suppress(s, primary, prot, method="optimal", singletons=singleton)
+    finally:
+        secondary._PRUNE_FROM_CELLS = saved
+    if small.proven and full.proven:
+        assert cost[small.suppressed].sum() == pytest.approx(cost[full.suppressed].sum())
+    assert not check_protection(s, small.suppressed, prot, singletons=singleton)

@@ -56,13 +56,15 @@ def _worker(tasks, results, kernel_dir: str | None, warm: bool, preload: tuple[s
                 break
             if job is None:
                 break
+            results.send(("done", execute_job(job, kernel)))
             if kernel is not None:
+                # Reset (or restart) the kernel now, while the parent files the report and picks the
+                # next one; the parent learns which kernel to stop should the next report overrun.
                 try:
-                    kernel.ensure()  # reset (or restart) now, so the parent knows which kernel to stop if need be
+                    kernel.ensure()
                 except Exception:  # noqa: BLE001 - execute_job tries again and reports the error
                     kernel.discard()
                 results.send(("kernel", kernel.pid))
-            results.send(("done", execute_job(job, kernel)))
     finally:
         if kernel is not None:
             kernel.discard()
@@ -182,6 +184,7 @@ class LocalPool:
                     slot.job, slot.started = job, time.monotonic()
                     busy += 1
             ready = wait_for([s.results for s in self.slots], timeout=0.5)
+            done = []
             for slot in self.slots:
                 if slot.results not in ready:
                     continue
@@ -194,7 +197,20 @@ class LocalPool:
                 elif kind == "done" and slot.job is not None:
                     slot.job = None
                     busy -= 1
-                    on_done(value)
+                    done.append(value)
+            # Hand out the next reports before filing the finished ones: workers do not wait on the filing.
+            for i, slot in enumerate(self.slots):
+                if done and slot.job is None and pending and slot.proc.is_alive():
+                    job = pending.pop(0)
+                    try:
+                        slot.tasks.send(job)
+                    except OSError:
+                        pending.insert(0, job)
+                        continue
+                    slot.job, slot.started = job, time.monotonic()
+                    busy += 1
+            for outcome in done:
+                on_done(outcome)
             now = time.monotonic()
             for i, slot in enumerate(self.slots):
                 job = slot.job

@@ -738,6 +738,11 @@ def _greedy_add(system, y, fails, cost, keep):
     return y
 
 
+#: Systems with more cells than this get the LP phase's cuts and the heuristic's pattern pruned
+#: before the master's first round.
+_PRUNE_FROM_CELLS = 60
+
+
 def optimal(system: CellSystem, primary: np.ndarray, protection: Protection, *, cost: np.ndarray,
             keep: np.ndarray | None = None, singletons: np.ndarray | None = None,
             start: np.ndarray | None = None, time_limit: float | None = 30.0,
@@ -781,10 +786,13 @@ def optimal(system: CellSystem, primary: np.ndarray, protection: Protection, *, 
     if not primary.any():
         return SuppressionResult(primary.copy(), primary.copy(), "optimal", time.perf_counter() - t0, 0, notes)
     cuts = _row_cuts(system, primary, protection, values, U, singleton)
-    _lp_cuts(system, primary, protection, cost, keep, values, U, cuts, singleton=singleton,
-             deadline=None if time_limit is None else t0 + time_limit / 2)
+    if system.n_cells > _PRUNE_FROM_CELLS:  # the LP phase, like pruning, pays off on large tables only
+        _lp_cuts(system, primary, protection, cost, keep, values, U, cuts, singleton=singleton,
+                 deadline=None if time_limit is None else t0 + time_limit / 2)
     best = None if start is None else np.asarray(start, bool) | primary
-    if best is not None:
+    # Pruning the start gives the master a cheaper incumbent to beat: worth it on large tables,
+    # where it shortens the proof; on small ones the master finds the optimum at once anyway.
+    if best is not None and system.n_cells > _PRUNE_FROM_CELLS:
         deadline = None if time_limit is None else t0 + time_limit
         best = _prune(system, best, primary, protection, cost, singleton, U, deadline)
     found_at = time.perf_counter() - t0

@@ -454,11 +454,12 @@ class CountryReport:
             parts.append("<div class='rk-findings'>" + "".join(f"<p>{_e(t)}</p>" for t in sentences) + "</div>")
             parts.append(self._not_measured_note(missing))
             parts.append(table_html(pt, self.language, self.locale))
-            fig = estimate_chart(pt, label_column="indicator", language=self.language, locale=self.locale,
-                                 title=title)
-            parts.append(self._figure(fig, f"{domain}_indicators",
-                                      _("Bar chart of the indicators of {domain} with 95% confidence intervals").format(
-                                          domain=title.lower())))
+            if len(measured) > 1:  # one bar would only repeat the table's row (it is in the key indicators chart)
+                fig = estimate_chart(pt, label_column="indicator", language=self.language, locale=self.locale,
+                                     title=title)
+                parts.append(self._figure(fig, f"{domain}_indicators",
+                                          _("Bar chart of the indicators of {domain} with 95% confidence "
+                                            "intervals").format(domain=title.lower())))
             for dim in DISAGGREGATIONS:
                 t = by_age if dim == "age_group" else self._by_table(domain, dim)
                 if t is not None:
