@@ -510,22 +510,30 @@ class RDSDesign:
         return pd.Series(w, index=self._data.index, name="weight")
 
     # --------------------------------------------------------------- estimates
-    def _subdesigns(self, by: Sequence[str] | str | None) -> list[tuple[tuple, _Core, pd.DataFrame]]:
+    def _subdesigns(self, by: Sequence[str] | str | None,
+                    columns: Sequence[str] | None = None) -> list[tuple[tuple, _Core, pd.DataFrame]]:
+        """Each group's key, sub-sample and rows; only ``columns`` of the rows when given (the
+        data are wide, and an estimate reads one column)."""
         if by is None:
             return [((), self._core, self._data)]
+        data = self._data if columns is None else self._data[[c for c in dict.fromkeys(columns) if c in self._data]]
         cols = [by] if isinstance(by, str) else list(by)
         for c in cols:
             if c not in self._data.columns:
                 raise EstimationError(f"by column {c!r} is not in the data.")
-        out = []
-        groups = self._data.groupby(cols, sort=True, dropna=True, observed=True).indices
-        vh = est.vh_weights(self._core.degree)
-        vh = vh / vh.sum()
-        for key, rows in groups.items():
-            key = key if isinstance(key, tuple) else (key,)
-            rows = np.sort(rows)
-            out.append((key, self._sub_core(rows, vh), self._data.iloc[rows]))
-        return out
+        # The groups and their sub-samples are the same for every variable: worked out once per ``by``.
+        cache = self.__dict__.setdefault("_subdesign_cache", {})
+        if tuple(cols) not in cache:
+            groups = self._data.groupby(cols, sort=True, dropna=True, observed=True).indices
+            vh = est.vh_weights(self._core.degree)
+            vh = vh / vh.sum()
+            parts = []
+            for key, rows in groups.items():
+                key = key if isinstance(key, tuple) else (key,)
+                rows = np.sort(rows)
+                parts.append((key, rows, self._sub_core(rows, vh)))
+            cache[tuple(cols)] = parts
+        return [(key, core, data.iloc[rows]) for key, rows, core in cache[tuple(cols)]]
 
     def _sub_core(self, rows: np.ndarray, vh_share: np.ndarray | None) -> _Core:
         """Sub-sample as R's ``rds.data.frame`` subsetting builds it.
@@ -643,7 +651,8 @@ class RDSDesign:
         rng = np.random.default_rng(seed)
         by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
         records = []
-        for key, core, frame in self._subdesigns(by):
+        self._outcome(variable)  # a clear error for a variable that is not in the data
+        for key, core, frame in self._subdesigns(by, columns=[variable]):
             outcome = self._outcome(variable, frame)
             for row in self._estimate_one(
                 core, outcome, name, method, n_boot, rng, z, r_compat, seed, n_ss_samples, n_ss_iterations
