@@ -172,3 +172,20 @@ def test_every_published_estimate_table_passes_the_public_audit(tmp_path_factory
     write_table(protect_estimates(overall, policy, by=["indicator"]), folder, "key", measure="indicator")
     audit = audit_published(folder)
     assert audit.ok, audit.summary()
+
+
+def test_tables_read_ahead_are_read_again_when_their_files_change(tmp_path):
+    # A batch reads each report's tables as it is filed and audits them all at the end: a table
+    # whose files changed in between must be audited as it is now, never as it was read.
+    pt = protect_counts(pd.DataFrame({"city": ["asu", "cde", "enc"], "count": [40, 3, 12]}), POLICY, dimension="city")
+    write_table(pt, tmp_path / "PRY" / "tables", "sample_city", measure="respondents", fixed={"country": "PRY"})
+    cache: dict = {}
+    first = read_published(tmp_path, cache=cache)
+    assert read_published(tmp_path, cache=cache)["PRY/tables/sample_city"] is first["PRY/tables/sample_city"]
+    assert audit_published(tmp_path, cache=cache).ok
+    csv = tmp_path / "PRY" / "tables" / "sample_city.csv"
+    assert "enc,,secondary" in csv.read_text()
+    csv.write_text(csv.read_text().replace("enc,,secondary", "enc,12,published"))  # the 3's partner is shown
+    again = read_published(tmp_path, cache=cache)["PRY/tables/sample_city"]
+    assert again is not first["PRY/tables/sample_city"]
+    assert not audit_published(tmp_path, cache=cache).ok  # the total minus the others now gives the 3

@@ -188,7 +188,7 @@ def _up_to_date(out_dir: Path, key: str, fingerprint: str, pdf: bool) -> bool:
                 and (not pdf or not previous.get("pdf_possible", True) or (out_dir / key / "report.pdf").is_file()))
 
 
-def _audit(out_dir: Path, previous: dict | None, code: str) -> dict:
+def _audit(out_dir: Path, previous: dict | None, code: str, cache: dict | None = None) -> dict:
     """Audit every table published below ``out_dir`` together.
 
     The last audit is reused when neither the published files nor research_kit's code changed.
@@ -206,7 +206,7 @@ def _audit(out_dir: Path, previous: dict | None, code: str) -> dict:
     from research_kit.disclosure.publish import audit_published
 
     try:
-        res = audit_published(out_dir)
+        res = audit_published(out_dir, cache=cache)
     except Exception as exc:  # noqa: BLE001 - a table that cannot be read fails the audit, with the reason
         return {"ok": False, "summary": f"The audit could not run: {type(exc).__name__}: {exc}",
                 "tables": len(tables) // 2, "digest": digest, "seconds": time.perf_counter() - t0}
@@ -314,6 +314,7 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
 
     outcomes: dict[str, ReportOutcome] = {}
     records: dict[str, dict] = {}
+    audit_cache: dict = {}  # each report's published tables, read while the others are still running
     result = BatchResult()
     pool: LocalPool | None = None
     shared: BatchInputs | None = None
@@ -382,6 +383,8 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
             _write_json(staged / PROVENANCE_NAME, provenance)
             _publish(staged, out_dir / o.country)
             o.html = str(out_dir / o.country / "index.html")
+            if audit:
+                _read_for_audit(out_dir / o.country, audit_cache)
             if o.pdf:
                 o.pdf = str(out_dir / o.country / "report.pdf")
         elif o.status == "failed":
@@ -434,7 +437,7 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
             _write_json(out_dir / SUPPRESSION_NAME, shared.record)
             result.suppression = str(out_dir / SUPPRESSION_NAME)
         if audit and not result.interrupted:
-            result.audit = _audit(out_dir, previous_manifest.get("audit"), code)
+            result.audit = _audit(out_dir, previous_manifest.get("audit"), code, audit_cache)
         result.seconds = time.perf_counter() - t0
         result.index = str(write_index(out_dir, language))
         manifest = {
@@ -485,6 +488,16 @@ def _environ(values: dict):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _read_for_audit(folder: Path, cache: dict) -> None:
+    """Read a filed report's published tables now, for the audit at the end (which reads what changed since)."""
+    from research_kit.disclosure.publish import read_published
+
+    try:
+        read_published(folder, cache=cache)
+    except Exception:  # noqa: BLE001 - the audit reads the files again and reports any problem
+        pass
 
 
 def _cached_inputs(private: Path, fingerprint: str) -> BatchInputs | None:

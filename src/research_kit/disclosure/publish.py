@@ -249,8 +249,30 @@ def _read_one(js: Path) -> PublishedTable | None:
                           list(meta.get("caution") or []))
 
 
-def read_published(path) -> dict[str, PublishedTable]:
+def _read_cached(js: Path, cache: dict) -> PublishedTable | None:
+    def stamp(p: Path):
+        try:
+            st = p.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    key = js.resolve()
+    sig = (stamp(js), stamp(js.with_suffix(".csv")))
+    hit = cache.get(key)
+    if hit is not None and hit[0] == sig and None not in sig:
+        return hit[1]
+    t = _read_one(js)
+    cache[key] = (sig, t)
+    return t
+
+
+def read_published(path, *, cache: dict | None = None) -> dict[str, PublishedTable]:
     """Every published table below ``path`` (a report folder or a whole batch), by ``<folder>/<table_id>``.
+
+    ``cache`` (a dict the caller keeps) holds tables already read, by file, with their files'
+    sizes and modification times: a table whose files did not change since is not read again
+    (a batch reads each report's tables as it is filed, and audits them all at the end).
 
     Raises
     ------
@@ -263,7 +285,7 @@ def read_published(path) -> dict[str, PublishedTable]:
     files = [root] if root.is_file() else sorted(root.rglob("*.json"))
     out: dict[str, PublishedTable] = {}
     for js in files:
-        t = _read_one(js)
+        t = _read_one(js) if cache is None else _read_cached(js, cache)
         if t is None:
             continue
         rel = js.parent.relative_to(root) if root.is_dir() else Path(".")
@@ -376,7 +398,7 @@ def _system(tables: dict[str, PublishedTable]):
     return system, status, req, problems
 
 
-def audit_published(path, *, integer: bool = True) -> AuditResult:
+def audit_published(path, *, integer: bool = True, cache: dict | None = None) -> AuditResult:
     """Audit every published table below ``path`` together, reading only their CSV and JSON.
 
     For every suppressed cell, the interval an attacker gets from all published cells,
@@ -390,7 +412,7 @@ def audit_published(path, *, integer: bool = True) -> AuditResult:
     PublishedTableError
         When a table cannot be read (missing or malformed files).
     """
-    tables = read_published(path)
+    tables = read_published(path, cache=cache)
     system, status, req, problems = _system(tables)
     # Cells no table publishes are unknown to the attacker: variables with no requirement.
     att_status = np.where(status == "absent", "secondary", status)
