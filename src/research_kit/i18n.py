@@ -27,7 +27,7 @@ from typing import Callable
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent as _format_percent
+from babel.numbers import parse_pattern
 
 from research_kit.errors import ParameterError
 
@@ -83,15 +83,37 @@ def _percent_pattern(locale: str, digits: int) -> str:
     return re.sub(r"0(?![0-9])", "0" + ("." + "0" * digits if digits else ""), pattern, count=1)
 
 
+@cache
+def _parsed(pattern: str):
+    return parse_pattern(pattern)
+
+
+@cache
+def _locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
 def format_percent(value: float, locale: str, digits: int = 1) -> str:
-    """A proportion (0–1) as a percentage in the locale's style."""
-    return _format_percent(value, format=_percent_pattern(locale, digits), locale=locale)
+    """A proportion (0–1) as a percentage in the locale's style.
+
+    Examples
+    --------
+    >>> format_percent(0.4567, "es_PY"), format_percent(0.4567, "en")
+    ('45,7%', '45.7%')
+    """
+    # Patterns and locales parsed once: a report formats a few thousand numbers.
+    return _parsed(_percent_pattern(locale, digits)).apply(value, _locale(locale))
 
 
 def format_number(value: float, locale: str, digits: int = 0) -> str:
-    """A number with the locale's grouping and decimal marks."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=locale)
+    """A number with the locale's grouping and decimal marks.
+
+    Examples
+    --------
+    >>> format_number(12345, "pt_BR"), format_number(0.5, "en", 2)
+    ('12.345', '0.50')
+    """
+    return _parsed("#,##0" + ("." + "0" * digits if digits else "")).apply(value, _locale(locale))
 
 
 def format_date(value: _dt.date, locale: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from research_kit.disclosure.model import CountTable, Dimension, TableError
+from research_kit.disclosure.model import CountTable, Dimension, TableError, _fill_margins
 from research_kit.disclosure.policy import DisclosurePolicy
 from research_kit.disclosure.primary import estimate_rules
 from research_kit.disclosure.secondary import Protection, SuppressionError, suppress
@@ -292,10 +292,25 @@ def estimate_count_table(table: pd.DataFrame, *, by: list[str] | None = None, gr
     outcome = Dimension(OUTCOME, ["n", "n_event", "complement"], total="n")
     n = pd.to_numeric(frame["n"]).to_numpy(np.int64)
     k = pd.to_numeric(frame["n_event"]).to_numpy(np.int64)
-    long = pd.DataFrame({**{b: frame[b].astype(str).to_numpy().repeat(2) for b in by},
-                         OUTCOME: np.tile(["n_event", "complement"], len(frame)),
-                         "count": np.column_stack([k, n - k]).ravel()})
-    return CountTable.from_frame(long, [*dims, outcome], count="count", measure=measure, fixed=fixed)
+    if (k < 0).any() or (n - k < 0).any():
+        raise TableError(f"Counts must not be negative: n_event must lie between 0 and n (got n={n.tolist()}, "
+                         f"n_event={k.tolist()}).")
+    # The cells are placed directly (a report builds some eighty of these tables): each row's
+    # numerator and complement at its codes, then every margin summed from them.
+    all_dims = [*dims, outcome]
+    shape = tuple(len(d) for d in all_dims)
+    pos = [np.array([d.index(str(v)) for v in frame[d.name]], dtype=np.int64) for d in dims]
+    flat = np.ravel_multi_index(tuple(pos), shape[:-1]) if dims else np.zeros(len(frame), dtype=np.int64)
+    if len(np.unique(flat)) != len(flat):
+        raise TableError(f"The rows of {', '.join(by)} are not unique: one percentage per group is expected.")
+    values = np.zeros(shape, dtype=np.int64)
+    values[(*pos, np.ones(len(frame), np.int64))] = k
+    values[(*pos, np.full(len(frame), 2, np.int64))] = n - k
+    bottom = np.ones(shape, dtype=bool)
+    for axis, d in enumerate(all_dims):
+        is_leaf = np.array([v not in d.hierarchy for v in d.levels])
+        bottom &= is_leaf.reshape([-1 if a == axis else 1 for a in range(len(all_dims))])
+    return CountTable(all_dims, _fill_margins(values, all_dims, bottom), measure=measure, fixed=fixed)
 
 
 def _estimate_statuses(table: pd.DataFrame, rules: pd.DataFrame, counts: CountTable, status: np.ndarray,
