@@ -23,8 +23,9 @@ __all__ = ["ipc_kernel_manager_class", "WarmKernel", "reset_kernel", "ENGINE_NAM
 #: Name under which the engine that runs notebooks on a warm kernel is registered with papermill.
 ENGINE_NAME = "research_kit_warm"
 #: Modules a warm kernel imports before its first report (those missing are skipped).
+#: (Not the HTML export: the worker process runs it, and nbformat's schema validation costs the kernel a second.)
 PRELOAD = ("research_kit.report.country", "research_kit.regional.inputs", "research_kit.disclosure.publish",
-           "research_kit.report.html", "matplotlib.pyplot")
+           "matplotlib.pyplot")
 #: Kernel options: no history database (parallel kernels would share one SQLite file).
 KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 

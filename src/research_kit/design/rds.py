@@ -358,7 +358,10 @@ class RDSDesign:
                 )
         if len(data) == 0:
             raise DesignError("The data have no rows: an RDS design needs at least one respondent.")
-        self._data = data
+        # A view of the caller's frame without its metadata (``attrs``), which pandas would
+        # deep-copy into every intermediate result of every estimate.
+        self._data = data.copy(deep=False)
+        self._data.attrs = {}
         self.respondent = respondent
         self.recruiter = recruiter
         self.degree_column = degree
@@ -420,7 +423,7 @@ class RDSDesign:
     # ------------------------------------------------------------------ basics
     @property
     def data(self) -> pd.DataFrame:
-        """The data the design was built from (not copied)."""
+        """The data the design was built from (a view of the same columns, not a copy)."""
         return self._data
 
     @property

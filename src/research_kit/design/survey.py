@@ -161,6 +161,7 @@ class SurveyDesign:
                 f"lonely_psu={lonely_psu!r} is not one of {', '.join(LONELY_POLICIES)}."
             )
         self._data = data.copy(deep=False)
+        self._data.attrs = {}  # metadata pandas would deep-copy into every intermediate result
         self._index = data.index
         self.n = len(data)
         self.lonely_psu = lonely_psu

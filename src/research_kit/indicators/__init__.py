@@ -277,6 +277,10 @@ def add_indicator_columns(frame: pd.DataFrame, form: Form, ids: Iterable[str] | 
     inds = get(ids)
     check(form, inds)
     out = frame.copy()
+    # The expressions run on a view without the frame's metadata (``attrs``): pandas deep-copies
+    # it into every intermediate result, which costs more than the expressions themselves.
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
     for ind in inds:
         den = evaluate(ind.denominator, frame).astype(bool).to_numpy()
         num = evaluate(ind.numerator, frame).astype(bool).to_numpy()
