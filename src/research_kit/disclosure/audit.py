@@ -87,7 +87,8 @@ class AuditResult:
 
 def audit_system(system: CellSystem, status: np.ndarray, *, required: np.ndarray | None = None,
                  upper_protection: np.ndarray | None = None, lower_protection: np.ndarray | None = None,
-                 singletons: np.ndarray | None = None, integer: bool = True, sources: list | None = None) -> AuditResult:
+                 singletons: np.ndarray | None = None, integer: bool = True, sources: list | None = None,
+                 attack: np.ndarray | None = None) -> AuditResult:
     """Attack every suppressed cell of a system of linked tables.
 
     Parameters
@@ -106,6 +107,10 @@ def audit_system(system: CellSystem, status: np.ndarray, *, required: np.ndarray
         Re-solve as an integer programme where the LP optimum is fractional.
     sources : list, optional
         For each cell, the tables it appears in (for the report).
+    attack : ndarray of bool, optional
+        The suppressed cells to attack and report (default: all). The others still count as
+        unknowns in every attack (e.g. cells no table publishes, whose own interval matters to
+        nobody).
     """
     status = np.asarray(status, dtype=object)
     suppressed = np.isin(status, ["primary", "secondary"])
@@ -118,7 +123,8 @@ def audit_system(system: CellSystem, status: np.ndarray, *, required: np.ndarray
     if singletons is not None and known_all:
         insiders = {int(s): float(values[s]) for s in np.flatnonzero(np.asarray(singletons, bool) & suppressed)}
     rows = []
-    for c in np.flatnonzero(suppressed):
+    targets = suppressed if attack is None else suppressed & np.asarray(attack, bool)
+    for c in np.flatnonzero(targets):
         lo, hi, info = attacker.interval(int(c), integer="auto" if integer else False, insiders=insiders or None,
                                          irrelevant=system.insider_irrelevant)
         need = required[c] if status[c] == "primary" else 0.0

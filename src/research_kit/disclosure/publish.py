@@ -425,10 +425,9 @@ def audit_published(path, *, integer: bool = True, cache: dict | None = None) ->
         for c in np.unique(g.cells):
             sources[int(c)].append(g.table_id)
     try:
-        res = audit_system(system, att_status, required=req, integer=integer, sources=sources)
+        res = audit_system(system, att_status, required=req, integer=integer, sources=sources,
+                           attack=status != "absent")
     except TableError as exc:
         raise PublishedTableError(f"The published tables below {path} are inconsistent: {exc}") from None
-    res.cells = res.cells[[s != "absent" for s in status[np.isin(att_status, ["primary", "secondary"])]]] \
-        .reset_index(drop=True)
     res.problems = problems
     return res
