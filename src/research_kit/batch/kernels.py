@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -275,6 +276,10 @@ class WarmKernel:
     close = discard
 
 
+#: Seconds between the intermediate saves of a notebook being run (the final save always happens).
+_SAVE_EVERY = 5.0
+
+
 def _register_engine() -> None:
     """Register the papermill engine that runs a notebook on an already running kernel."""
     from papermill.clientwrap import PapermillNotebookClient
@@ -294,9 +299,21 @@ def _register_engine() -> None:
                                  startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
                                  log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
             client = PapermillNotebookClient(nb_man, **final)
+            # papermill writes the whole notebook (validated against its schema) as each cell starts
+            # and ends; the worker keeps one write every few seconds, and the full save papermill
+            # makes at the end, on success or failure, once the original is back in place.
+            save, last = nb_man.save, [time.monotonic()]
+
+            def sparse_save(**kw):
+                if time.monotonic() - last[0] >= _SAVE_EVERY:
+                    last[0] = time.monotonic()
+                    save(**kw)
+
+            nb_man.save = sparse_save
             try:
                 return client.execute()
             finally:
+                nb_man.save = save
                 if client.kc is not None:
                     client.kc.stop_channels()
 
