@@ -169,7 +169,7 @@ def write_population_sizes(out_dir: str | Path) -> Path:
         if truth.is_file():
             size = json.loads(truth.read_text(encoding="utf-8"))["population_size"]
             rows.append({"country": c.alpha_3, "population_size": int(size),
-                         "source": "synthetic population size (truth.json)"})
+                         "source": "tamaño sintético · synthetic size (truth.json)"})
     path = out_dir / POPULATION_FILE
     pd.DataFrame(rows, columns=["country", "population_size", "source"]).to_csv(path, index=False, lineterminator="\n")
     return path
