@@ -166,23 +166,29 @@ class LocalPool:
             except OSError:
                 pass
 
+    def _hand_out(self, pending: list) -> int:
+        """Send the next pending jobs to idle workers (replacing a worker whose pipe is broken); how many went."""
+        sent = 0
+        for i, slot in enumerate(self.slots):
+            if slot.job is None and pending and slot.proc.is_alive():
+                job = pending.pop(0)
+                try:
+                    slot.tasks.send(job)
+                except OSError:
+                    pending.insert(0, job)
+                    self._stop(slot)
+                    self.slots[i] = self._spawn()
+                    continue
+                slot.job, slot.started = job, time.monotonic()
+                sent += 1
+        return sent
+
     def run(self, jobs: Iterable[ReportJob], on_done: Callable[[ReportOutcome], None]) -> None:
         """Run ``jobs`` (in the order given), calling ``on_done`` with each outcome as it finishes."""
         pending = list(jobs)
         busy = 0
         while pending or busy:
-            for i, slot in enumerate(self.slots):
-                if slot.job is None and pending and slot.proc.is_alive():
-                    job = pending.pop(0)
-                    try:
-                        slot.tasks.send(job)
-                    except OSError:
-                        pending.insert(0, job)
-                        self._stop(slot)
-                        self.slots[i] = self._spawn()
-                        continue
-                    slot.job, slot.started = job, time.monotonic()
-                    busy += 1
+            busy += self._hand_out(pending)
             ready = wait_for([s.results for s in self.slots], timeout=0.5)
             done = []
             for slot in self.slots:
@@ -198,17 +204,8 @@ class LocalPool:
                     slot.job = None
                     busy -= 1
                     done.append(value)
-            # Hand out the next reports before filing the finished ones: workers do not wait on the filing.
-            for i, slot in enumerate(self.slots):
-                if done and slot.job is None and pending and slot.proc.is_alive():
-                    job = pending.pop(0)
-                    try:
-                        slot.tasks.send(job)
-                    except OSError:
-                        pending.insert(0, job)
-                        continue
-                    slot.job, slot.started = job, time.monotonic()
-                    busy += 1
+            if done:  # hand out the next reports before filing the finished ones: workers do not wait on it
+                busy += self._hand_out(pending)
             for outcome in done:
                 on_done(outcome)
             now = time.monotonic()
