@@ -33,7 +33,7 @@ import pandas as pd
 
 from research_kit.countries import get_country
 from research_kit.countries import Country
-from research_kit.disclosure import DisclosurePolicy, ProtectedTable, protect_counts, protect_crosstab, protect_estimates
+from research_kit.disclosure import ProtectedTable, protect_counts, protect_crosstab, protect_estimates
 from research_kit.errors import ResearchKitError
 from research_kit.forms import Form
 from research_kit.i18n import check_language, translator

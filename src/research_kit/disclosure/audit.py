@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from research_kit.disclosure.attack import Attacker
-from research_kit.disclosure.model import CountTable, key_label
+from research_kit.disclosure.model import CountTable
 from research_kit.disclosure.policy import DisclosurePolicy
 from research_kit.disclosure.system import CellSystem
 

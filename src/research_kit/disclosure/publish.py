@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv as _csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -20,7 +20,6 @@ same attacker as :func:`research_kit.disclosure.audit.audit_system`.
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 
