@@ -270,6 +270,16 @@ def test_the_attackers_kept_solvers_give_the_same_intervals_as_solving_each_boun
         assert hi == pytest.approx(expect[1], abs=1e-6) or (np.isinf(hi) and np.isinf(expect[1]))
 
 
+def _problem(t: CountTable):
+    """System, primary cells, protection, costs and singletons of a table under the default policy (None: no primary)."""
+    s = CellSystem.from_tables([t])
+    primary = s.values < POLICY.min_count
+    if not primary.any():
+        return None
+    return s, primary, Protection.from_policy(s.values, primary, POLICY), cell_costs(s.values, "value"), \
+        primary & (s.values == 1)
+
+
 @st.composite
 def small_tables(draw):
     shape = draw(st.sampled_from([(2,), (3,), (4,), (2, 2)]))
@@ -284,13 +294,10 @@ def test_on_small_tables_the_optimal_pattern_is_the_cheapest_of_all_safe_pattern
     # cheapest safe pattern, which enumeration of every pattern confirms.
     import itertools
 
-    s = CellSystem.from_tables([t])
-    primary = s.values < POLICY.min_count
-    if not primary.any():
+    problem = _problem(t)
+    if problem is None:
         return
-    prot = Protection.from_policy(s.values, primary, POLICY)
-    cost = cell_costs(s.values, "value")
-    singleton = primary & (s.values == 1)
+    s, primary, prot, cost, singleton = problem
     res = suppress(s, primary, prot, method="optimal", singletons=singleton)
     assert res.proven
     free = np.flatnonzero(~primary)
@@ -311,13 +318,10 @@ def test_small_tables_get_the_same_optimum_with_or_without_the_lp_phase_and_prun
     # never return a costlier pattern than the full method (nor the heuristic's, unproven).
     import research_kit.disclosure.secondary as secondary
 
-    s = CellSystem.from_tables([t])
-    primary = s.values < POLICY.min_count
-    if not primary.any():
+    problem = _problem(t)
+    if problem is None:
         return
-    prot = Protection.from_policy(s.values, primary, POLICY)
-    cost = cell_costs(s.values, "value")
-    singleton = primary & (s.values == 1)
+    s, primary, prot, cost, singleton = problem
     saved = secondary._PRUNE_FROM_CELLS
     try:
         secondary._PRUNE_FROM_CELLS = 10**9

@@ -9,7 +9,6 @@ parameters, research_kit's code) changed, and listed in ``<output_dir>/manifest.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from research_kit import __version__
 from research_kit.batch.executors import LocalPool, run_jobs
 from research_kit.batch.jobs import ReportJob, ReportOutcome
 from research_kit.batch.provenance import (MANIFEST_NAME, PROVENANCE_NAME, code_fingerprint, git_commit,
+                                           read_json as _read_json, write_json as _write_json,
                                            package_versions, report_fingerprint, sha256_file, table_hashes)
 
 __all__ = ["run_capacity_batch", "CAPACITY_PRELOAD"]
@@ -43,19 +43,6 @@ def _data_files(folder: Path) -> dict[str, str]:
 def _relative(inputs: dict[str, str], data: Path) -> dict[str, str]:
     base = data if data.is_dir() else data.parent
     return {Path(p).relative_to(base).as_posix(): h for p, h in inputs.items()}
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def run_capacity_batch(units: list[tuple[str, str, dict]], *, data_path: Path, output_dir: Path, language: str,

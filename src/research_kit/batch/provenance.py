@@ -15,17 +15,31 @@ import os
 import platform
 import subprocess
 import sys
-from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
 __all__ = ["sha256_file", "code_fingerprint", "study_inputs", "report_fingerprint", "package_versions",
-           "git_commit", "table_hashes", "MANIFEST_NAME", "PROVENANCE_NAME"]
+           "git_commit", "table_hashes", "read_json", "write_json", "MANIFEST_NAME", "PROVENANCE_NAME"]
 
 MANIFEST_NAME = "manifest.json"
 PROVENANCE_NAME = "provenance.json"
 _PACKAGES = ("research_kit", "numpy", "pandas", "scipy", "statsmodels", "pandera", "matplotlib", "papermill",
              "nbconvert", "nbclient", "ipykernel", "pyxform", "pycountry", "babel")
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON file's contents, or None when it is missing or unreadable (a manifest, a record)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write JSON under a temporary name, then rename it: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def sha256_file(path: str | Path) -> str:

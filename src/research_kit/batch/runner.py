@@ -45,6 +45,7 @@ from research_kit.batch.inputs import (SUPPRESSION_NAME, BatchInputs, batch_inpu
                                        record_digest, regional_available)
 from research_kit.batch.jobs import REGIONAL, ReportJob, ReportOutcome
 from research_kit.batch.provenance import (MANIFEST_NAME, PROVENANCE_NAME, code_fingerprint, git_commit,
+                                           read_json as _read_json, write_json as _write_json,
                                            package_versions, report_fingerprint, sha256_file, study_inputs,
                                            table_hashes)
 from research_kit.countries import NODES, Country, countries, node_name, parse_countries
@@ -155,19 +156,6 @@ def _seed(folder: Path) -> int | None:
     if truth.is_file():
         return json.loads(truth.read_text(encoding="utf-8")).get("seed")
     return None
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def _population_sizes(given: str | Path | None, data_root: Path) -> Path | None:
