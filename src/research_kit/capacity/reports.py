@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import html
 import time
 import traceback
@@ -55,6 +54,7 @@ from research_kit.countries import NODES, get_country, node_name
 from research_kit.disclosure import DisclosurePolicy
 from research_kit.errors import ParameterError, ReportError
 from research_kit.i18n import check_language, format_date, format_number, format_percent
+from research_kit.batch.provenance import sha256_file
 
 __all__ = ["OrganisationReport", "NodeReport", "RegionReport", "organisation_report", "node_report", "region_report",
            "run_capacity_reports", "ReportFiles", "report_folder", "DEFAULT_DATA", "NOTEBOOKS", "KINDS"]
@@ -96,14 +96,6 @@ class _Html:
 
 def _e(value) -> str:
     return html.escape(str(value))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _min_count(value) -> int:
@@ -254,7 +246,7 @@ class _CapacityReport:
         for name in (DATA_FILE, COVERAGE_FILE):
             path = self.data_dir / name
             if path.is_file():
-                rows.append((self._t("data_file"), f"{name} (SHA-256 {_sha256(path)[:16]}…)"))
+                rows.append((self._t("data_file"), f"{name} (SHA-256 {sha256_file(path)[:16]}…)"))
         rows.append((self._t("form"), f"{self.framework.form.form_id} {self.framework.form.version}"))
         rows.append((self._t("software"), f"research_kit {__version__}"))
         body = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)

@@ -30,7 +30,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from research_kit.disclosure.model import CountTable, Dimension
 from research_kit.errors import DataFileError, ParameterError, ResearchKitError
 from research_kit.regional.population import POPULATION_FILE, read_population_sizes_lenient
 from research_kit.study import DEFAULT_DATA_ROOT
+from research_kit.batch.provenance import sha256_file
 
 __all__ = ["collect", "RegionalInputs", "REGION", "AGE_GROUPS", "REGIONAL_TABLE", "COUNTRY_TABLE",
            "ESTIMATE_COLUMNS"]
@@ -65,14 +65,6 @@ ESTIMATE_COLUMNS = ("country", "node", "indicator", "estimate", "se", "ci_low", 
 #: Extra columns: status of each estimate's denominator ``n`` and numerator ``n_event``.
 _COUNT_STATUS = ("n_status", "n_event_status")
 _FORMAT = "research_kit.regional_inputs/1"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -387,7 +379,7 @@ def collect(countries: str | Iterable[str] | None = None, *, data_root: str | Pa
         study_rows.append({"country": c.alpha_3, "node": c.node, "design": study.design_type,
                            "form_id": study.form.form_id, "form_version": str(study.form.version),
                            "data_file": data_file.name,
-                           "sha256": _sha256(data_file) if data_file.is_file() else "",
+                           "sha256": sha256_file(data_file) if data_file.is_file() else "",
                            "cities": int(study.respondents["city"].nunique())})
         counts[c.alpha_3] = age_counts
         present.append(c)

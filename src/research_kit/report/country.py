@@ -8,7 +8,6 @@ passes through disclosure control before it is shown, written or drawn.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from functools import cached_property
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from research_kit.report.labels import (age_group_labels, choice_labels, dimensi
                                         domain_titles, indicator_labels)
 from research_kit.report.tables import table_html
 from research_kit.study import load_study
+from research_kit.batch.provenance import sha256_file
 
 __all__ = ["CountryReport", "check_parameters", "policy_for"]
 
@@ -42,14 +42,6 @@ def __getattr__(name: str):
 
         return tuple(indicators.registry())
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _version_tuple(v: str) -> tuple:
@@ -526,7 +518,7 @@ class CountryReport:
         s = self.study
         data_file = Path(s.data.attrs["source"])
         prov = [
-            (_("Data file"), f"{data_file.name} (SHA-256 {_sha256(data_file)})"),
+            (_("Data file"), f"{data_file.name} (SHA-256 {sha256_file(data_file)})"),
             (_("Form"), f"{s.form.form_id} {s.form.version}"),
             (_("Design"), s.design_type.upper()),
             (_("Disclosure policy"), p.describe()),
