@@ -151,6 +151,15 @@ def crosstab(study: Study, rows: str, columns: str, *, language: str = "es", min
         Labels in es, en or pt.
     min_count : int
         Disclosure threshold.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> study = open_study("UY", tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Datos sintéticos creados en ...
+    >>> t = crosstab(study, "venue_type", "age_group", language="en")
+    >>> t.dimensions, bool((t.data.query("status == 'published'")["count"] >= 5).all())
+    (('venue_type', 'age_group'), True)
     """
     return Exploration(study, language=language, min_count=min_count).crosstab(rows, columns)
 
