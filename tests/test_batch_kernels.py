@@ -97,3 +97,30 @@ def test_kernel_sockets_stay_within_the_unix_path_limit_in_a_deep_folder(tmp_pat
         from pathlib import Path
 
         shutil.rmtree(Path(km.ip).parent, ignore_errors=True)
+
+
+def test_workers_start_light_and_still_validate_notebooks():
+    """The process workers are forked from imports what running and exporting a notebook needs, not the
+    statistics (each kernel has those), and notebook validation works without jsonschema's IRI grammars."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import research_kit.batch.worker_preload\n"
+        "heavy = sorted(m for m in ('research_kit.disclosure', 'research_kit.report.country', 'scipy', 'pandas',"
+        " 'matplotlib', 'rfc3987_syntax') if sys.modules.get(m) is not None)\n"
+        "assert not heavy, heavy\n"
+        "assert {'nbformat', 'papermill', 'research_kit.report.html'} <= set(sys.modules)\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['outputs'] = 'not a list'\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('invalid caught')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "invalid caught"

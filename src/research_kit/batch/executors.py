@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,33 @@ EXECUTORS = ("local", "dask")
 _GRACE = 30.0
 
 
+def _skip_iri_grammars() -> None:
+    """Keep jsonschema from compiling its optional IRI grammars in this (worker) process.
+
+    Importing nbformat imports jsonschema, which, when the optional ``rfc3987_syntax`` package is installed
+    (Jupyter pulls it in), builds 38 parser grammars for its "iri" format checks: about a second per process.
+    Notebook validation never checks formats (nbformat's schemas have none and it passes no format checker),
+    so worker processes go without them. Only the batch's own processes call this, never a user's.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: "import" raises ImportError
+
+
+def preload_worker_modules() -> None:
+    """What every worker needs, imported once in the process the workers are forked from."""
+    _skip_iri_grammars()
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    import research_kit.report.html  # noqa: F401
+
+
 def _worker(tasks, results, kernel_dir: str | None, warm: bool, preload: tuple[str, ...] | None = None,
             env: dict | None = None) -> None:
     """A worker process: take jobs from ``tasks`` until told to stop, send outcomes to ``results``."""
     # Ctrl-C is the parent's to handle: it stops the workers itself, so none is left half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _skip_iri_grammars()  # started without the fork server (spawn): the same saving
     os.environ.update(env or {})  # e.g. where parsed forms are cached; the kernels inherit it
     kernel = None
     if warm:
@@ -91,12 +114,12 @@ def _process_context():
 
     The caller may hold Jupyter kernel sockets (a JupyterLab kernel, a notebook run in-process): a
     forked child inherits their ZeroMQ contexts, and when its garbage collector finalises one the
-    child blocks for ever in ``zmq_ctx_term``. A fork server imports research_kit's batch code once,
-    and each worker is forked from it, so starting workers stays cheap.
+    child blocks for ever in ``zmq_ctx_term``. A fork server imports research_kit's batch code, papermill
+    and nbconvert once, and each worker is forked from it, so starting workers stays cheap.
     """
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["research_kit.batch.executors"])
+        ctx.set_forkserver_preload(["research_kit.batch.worker_preload"])
         return ctx
     return mp.get_context("spawn")
 

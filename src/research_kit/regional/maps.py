@@ -58,7 +58,7 @@ def _panel(ax, world, values: dict, hidden: set, unmeasured: set, title: str, cm
     ax.set_ylim(MAP_EXTENT[2], MAP_EXTENT[3])
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.set_title("\n".join(textwrap.wrap(title, 44)), fontsize=8.5, fontweight="bold", loc="left")
+    ax.set_title("\n".join(textwrap.wrap(title, 44)), fontsize=8.5, fontweight="bold", y=1.0, loc="left")
 
 
 def choropleth(countries: ProtectedTable, indicators: list[str], *, titles: dict[str, str] | None = None,

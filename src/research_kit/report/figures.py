@@ -53,18 +53,23 @@ def estimate_chart(pt: ProtectedTable, *, label_column: str, language: str = "es
     fig = Figure(figsize=(8.5, 0.42 * len(data) + 1.4), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     names = []
+    drawn: list[tuple] = []
     for i, r in data.iterrows():
         names.append(_wrap(str(labels.get(r[label_column], r[label_column]))))
         if r["status"] in ("primary", "secondary") or r["estimate"] is None or math.isnan(r["estimate"]):
             ax.text(0.005, i, _("not shown (too few respondents)"), va="center", ha="left", fontsize=8.5,
                     color="#555555", style="italic")
         else:
-            color = _CAUTION if r["status"] == "caution" else _BAR
-            ax.barh(i, r["estimate"], color=color, height=0.62)
-            ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
-                        fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
+            drawn.append((i, r["estimate"], r["ci_low"], r["ci_high"], _CAUTION if r["status"] == "caution" else _BAR))
+    if drawn:
+        # All bars in one call and all intervals in another (not two calls per bar): the same picture, faster.
+        ys, est, low, high, colors = map(list, zip(*drawn))
+        ax.barh(ys, est, color=colors, height=0.62)
+        ax.errorbar(est, ys, xerr=[[e - lo for e, lo in zip(est, low)], [hi - e for e, hi in zip(est, high)]],
+                    fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
     ax.set_yticks(range(len(data)), names, fontsize=9)
-    ax.tick_params(axis="y", length=0)
+    ax.yaxis.set_label_coords(0, 0.5)  # no y label: spares placing an empty one beside every bar label
+    ax.tick_params(axis="y", length=0, left=False)
     ax.set_ylim(-0.7, len(data) - 0.3)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, locale, digits=0)))
@@ -72,7 +77,7 @@ def estimate_chart(pt: ProtectedTable, *, label_column: str, language: str = "es
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if title:
-        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", y=1.0)
     ax.set_xlabel(_wrap(_("Percentage, with 95% confidence interval. Light bars: few respondents, interpret with caution."), 90),
                   fontsize=8.5, loc="left")
     return fig
@@ -149,5 +154,5 @@ def convergence_chart(pt: ProtectedTable, *, language: str = "es", locale: str |
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_xlabel(_("Number of respondents so far"), fontsize=9)
     if title:
-        ax.set_title(_wrap(title, 70), loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(_wrap(title, 70), loc="left", fontsize=10, fontweight="bold", y=1.0)
     return fig

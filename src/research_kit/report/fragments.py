@@ -69,8 +69,9 @@ def figure_html(fig, alt: str, folder: Path | None = None, name: str | None = No
         # The layout was worked out for the PNG and stays in the axes' positions: the SVG need not
         # work it out again (a quarter of the drawing time).
         fig.set_layout_engine("none")
-        # Text stays text (editable and searchable in the partners' publications, and quicker to write).
-        with rc_context({"svg.fonttype": "none"}):
-            fig.savefig(folder / f"{name}.svg", format="svg")
+        # Text stays text (editable and searchable in the partners' publications, and quicker to write);
+        # no date and fixed element ids, so the same figure gives the same file on every run.
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "research_kit"}):
+            fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None})
     data = base64.b64encode(buf.getvalue()).decode()
     return f"<figure class='rk-figure'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/></figure>"
