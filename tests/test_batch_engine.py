@@ -171,3 +171,27 @@ def test_unreachable_scheduler_is_a_clear_error_without_hanging(data, tmp_path):
     assert time.perf_counter() - t0 < 60
     with pytest.raises(ParameterError, match="No executor named 'spark'"):
         _run(data, tmp_path / "reports", executor="spark")
+
+
+def test_jobs_run_longest_first(tmp_path):
+    """The previous batch's times order the jobs; without them, regional, then respondent-driven samples."""
+    import json
+
+    from research_kit.batch.jobs import REGIONAL, ReportJob
+    from research_kit.batch.runner import _longest_first
+
+    data, private = tmp_path / "data", tmp_path / "private"
+    for iso3, design in (("ARG", {"type": "tls"}), ("PRY", {"type": "rds"}), ("URY", "tls"), ("BOL", {"type": "rds"})):
+        (data / iso3).mkdir(parents=True)
+        (data / iso3 / "study.json").write_text(json.dumps({"design": design}))
+    jobs = [ReportJob(key=k, notebook="nb", parameters={}, staging="s", private_dir=str(private), language="es",
+                      timeout=1, kernel_dir=None, pdf=False, title="t", fingerprint="f")
+            for k in ("ARG", "PRY", REGIONAL, "URY", "BOL")]
+    assert [j.key for j in _longest_first(jobs, private, data)] == [REGIONAL, "PRY", "BOL", "ARG", "URY"]
+    private.mkdir()
+    last = {"outcomes": [{"country": "ARG", "ok": True, "seconds": 9.0}, {"country": "URY", "ok": True, "seconds": 1.0},
+                         {"country": "PRY", "ok": False, "seconds": 50.0}],
+            "regional": {"country": REGIONAL, "ok": True, "seconds": 5.0}}
+    (private / "last_batch.json").write_text(json.dumps(last))
+    # PRY failed last time (its time says nothing) and BOL has none: they go first; then the times decide.
+    assert [j.key for j in _longest_first(jobs, private, data)] == ["PRY", "BOL", "ARG", REGIONAL, "URY"]

@@ -399,7 +399,7 @@ def run_reports(countries: str | Iterable[str] | None = None, *, data_root: str 
                                           population_sizes=pop_path, private=private, fingerprint=shared_fp,
                                           force=force)
         result.inputs_error = shared.error if shared is not None else None
-        todo = plan(shared)
+        todo = _longest_first(plan(shared), private, data_root)
         if todo and executor == "local" and pool is None:
             pool = LocalPool(max(1, min(jobs or os.cpu_count() or 1, len(todo))), kernels, warm=warm_kernels,
                              env=cache_env)
@@ -483,9 +483,34 @@ def _read_for_audit(folder: Path, cache: dict) -> None:
     from research_kit.disclosure.publish import read_published
 
     try:
-        read_published(folder, cache=cache)
+        for table in read_published(folder, cache=cache).values():
+            if table.kind == "count":
+                table.cells()  # the audit's part of the work that needs this table alone
     except Exception:  # noqa: BLE001 - the audit reads the files again and reports any problem
         pass
+
+
+def _longest_first(todo: list[ReportJob], private: Path, data_root: Path) -> list[ReportJob]:
+    """The jobs, longest first, so that the last ones to finish are short and no worker idles long at the end.
+
+    How long each report took in the previous batch (``last_batch.json``) decides. Reports without such a
+    time (new, or failed last time) go first, since their length is unknown: the regional report, then
+    respondent-driven samples (their reports also draw convergence charts), then the others.
+    """
+    last = _read_json(private / "last_batch.json") or {}
+    took = {o.get("country"): o.get("seconds") for o in [*(last.get("outcomes") or []), last.get("regional") or {}]
+            if isinstance(o, dict) and o.get("ok") and isinstance(o.get("seconds"), (int, float))}
+
+    def order(job: ReportJob) -> tuple:
+        if job.key in took:
+            return (1, -float(took[job.key]))
+        if job.key == REGIONAL:
+            return (0, 0)
+        design = (_read_json(data_root / job.key / "study.json") or {}).get("design")
+        kind = design.get("type") if isinstance(design, dict) else design
+        return (0, 1 if str(kind).lower() == "rds" else 2)
+
+    return sorted(todo, key=order)  # stable: ties keep the order given
 
 
 def _cached_inputs(private: Path, fingerprint: str) -> BatchInputs | None:

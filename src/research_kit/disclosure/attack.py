@@ -234,22 +234,36 @@ class Attacker:
         return self._blocks[b]
 
     def _split_blocks(self) -> None:
-        """Every block's columns, rows and matrix, in one pass over the relations' entries."""
+        """Every block's columns, rows and matrix (CSC, as HiGHS takes it), in one pass over the entries.
+
+        A relation's suppressed cells are all in one block (the relation links them), so each row
+        belongs to one block too; entries are sorted once by block, column and row, and each
+        block's matrix is cut from the sorted arrays without scipy re-sorting it.
+        """
         coo = self.A_RS.tocoo()
+        n_blocks = int(self.block_of.max()) + 1
         cols_by_block = np.argsort(self.block_of, kind="stable")
-        starts = np.searchsorted(self.block_of[cols_by_block], np.arange(self.block_of.max() + 2))
+        starts = np.searchsorted(self.block_of[cols_by_block], np.arange(n_blocks + 1))
         local_col = np.empty(len(self.S), dtype=np.int64)
-        for b in range(len(starts) - 1):
-            local_col[cols_by_block[starts[b]:starts[b + 1]]] = np.arange(starts[b + 1] - starts[b])
+        local_col[cols_by_block] = np.arange(len(self.S)) - np.repeat(starts[:-1], np.diff(starts))
+        self._local_col = local_col
         eb = self.block_of[coo.col]
-        order = np.lexsort((coo.col, coo.row, eb))
-        r, c, v, eb = coo.row[order], coo.col[order], coo.data[order], eb[order]
-        e_starts = np.searchsorted(eb, np.arange(len(starts)))
-        for b in range(len(starts) - 1):
-            cols = cols_by_block[starts[b]:starts[b + 1]]
+        row_block = np.zeros(self.A_RS.shape[0], dtype=np.int64)
+        row_block[coo.row] = eb
+        rows_by_block = np.argsort(row_block, kind="stable")
+        r_starts = np.searchsorted(row_block[rows_by_block], np.arange(n_blocks + 1))
+        local_row = np.empty(len(row_block), dtype=np.int64)
+        local_row[rows_by_block] = np.arange(len(row_block)) - np.repeat(r_starts[:-1], np.diff(r_starts))
+        order = np.lexsort((local_row[coo.row], local_col[coo.col], eb))
+        data, index = coo.data[order], local_row[coo.row[order]]
+        e_starts = np.searchsorted(eb[order], np.arange(n_blocks + 1))
+        per_col = np.bincount(coo.col, minlength=len(self.S))[cols_by_block]
+        for b in range(n_blocks):
             lo, hi = e_starts[b], e_starts[b + 1]
-            rows, r_local = np.unique(r[lo:hi], return_inverse=True)
-            M = sparse.csr_matrix((v[lo:hi], (r_local, local_col[c[lo:hi]])), shape=(len(rows), len(cols)))
+            cols = cols_by_block[starts[b]:starts[b + 1]]
+            rows = rows_by_block[r_starts[b]:r_starts[b + 1]]
+            indptr = np.concatenate(([0], np.cumsum(per_col[starts[b]:starts[b + 1]])))
+            M = sparse.csc_matrix((data[lo:hi], index[lo:hi], indptr), shape=(len(rows), len(cols)))
             self._blocks[b] = (cols, rows, M)
 
     def bound(self, cell: int, sense: str, *, fixed: dict[int, float] | None = None, integer: bool = False,
@@ -259,9 +273,17 @@ class Attacker:
         ``fixed`` pins other suppressed cells (what an insider knows); ``lower``/``upper``
         replace the a-priori bounds of the block's cells.
         """
-        b = self.block_of[self.pos[int(cell)]]
+        i = self.pos[int(cell)]
+        b = self.block_of[i]
         cols, rows, M = self._block(b)
+        k = int(self._local_col[i])
         cells = self.S[cols]
+        rhs = self.rhs[rows]
+        glob_rows = self.R[rows]
+        pinned = next(iter(fixed)) if fixed and len(fixed) == 1 else None
+        warm = fixed is None and lower is None and upper is None and not integer
+        if warm and b in self._solvers:  # the block's programme is set up: only the objective changes
+            return self._attack(self._solvers[b].solve(k, sense), k, sense, cells, glob_rows, pinned)
         lb = (self.lower if lower is None else lower)[cells].astype(float).copy()
         ub = (self.upper if upper is None else upper)[cells].astype(float).copy()
         if fixed:
@@ -270,11 +292,7 @@ class Attacker:
                 if len(j):
                     lb[j] = ub[j] = v
         c = np.zeros(len(cells))
-        k = int(np.flatnonzero(cells == cell)[0])
         c[k] = 1.0 if sense == "min" else -1.0
-        rhs = self.rhs[rows]
-        glob_rows = self.R[rows]
-        pinned = next(iter(fixed)) if fixed and len(fixed) == 1 else None
         if integer:
             cons = [LinearConstraint(M, rhs, rhs)] if M.shape[0] else []
             res = milp(c, integrality=np.ones(len(cells)), bounds=Bounds(lb, ub), constraints=cons,
@@ -285,8 +303,12 @@ class Attacker:
             if "unbounded" in str(res.message).lower() or res.status == 3:
                 return Attack(np.inf if sense == "max" else -np.inf, cells, None, glob_rows, None, pinned)
             raise TableError(f"The published numbers admit no whole-number solution ({res.message}).")
-        warm = fixed is None and lower is None and upper is None
-        status, x, duals = self._warm_lp(b, k, sense, M, rhs, lb, ub) if warm else solve_lp(c, M, rhs, lb, ub)
+        return self._attack(self._warm_lp(b, k, sense, M, rhs, lb, ub) if warm else solve_lp(c, M, rhs, lb, ub),
+                            k, sense, cells, glob_rows, pinned)
+
+    @staticmethod
+    def _attack(result, k: int, sense: str, cells, glob_rows, pinned) -> Attack:
+        status, x, duals = result
         if status == "unbounded":
             return Attack(np.inf if sense == "max" else -np.inf, cells, None, glob_rows, None, pinned)
         if status != "optimal":

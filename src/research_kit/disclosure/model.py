@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -443,23 +444,37 @@ class CountTable:
         return f"CountTable({self.measure!r}: {dims}, total {self.values.max() if self.size else 0})"
 
 
-def equations_for(dimensions: Sequence[Dimension]) -> sparse.csr_matrix:
+def equations_for(dimensions: Sequence[Dimension], *, shared: bool = False) -> sparse.csr_matrix:
     """Margin relations of a table with these dimensions: one row ``parent - sum(children) = 0``
     for every parent level of every dimension and every combination of the other dimensions'
     levels, over the cells in C order.
+
+    Parameters
+    ----------
+    dimensions : sequence of Dimension
+    shared : bool
+        Return the matrix kept for tables of this shape itself, not a copy (for callers that
+        only read it; the batch audit builds thousands of tables' relations).
 
     Examples
     --------
     >>> equations_for([Dimension.flat("age", ["y", "o"])]).toarray().tolist()
     [[1.0, -1.0, -1.0]]
     """
-    shape = tuple(len(d) for d in dimensions)
+    # Only the shape and the hierarchy's positions matter: a batch's tables share a few structures.
+    eqs = _equations(tuple((len(d), tuple(d.equations())) for d in dimensions))
+    return eqs if shared else eqs.copy()
+
+
+@lru_cache(maxsize=512)
+def _equations(structure: tuple) -> sparse.csr_matrix:
+    shape = tuple(n for n, _eqs in structure)
     size = int(np.prod(shape)) if shape else 1
     cells = np.arange(size).reshape(shape)
     rows, cols, vals = [], [], []
     n_rows = 0
-    for axis, d in enumerate(dimensions):
-        for p, children in d.equations():
+    for axis, (_n, equations) in enumerate(structure):
+        for p, children in equations:
             par = np.take(cells, p, axis=axis).ravel()
             ch = np.stack([np.take(cells, c, axis=axis).ravel() for c in children], axis=1)
             r = n_rows + np.arange(len(par))

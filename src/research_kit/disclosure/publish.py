@@ -184,10 +184,27 @@ class PublishedTable:
     frame: pd.DataFrame
     path: Path
     caution: list = field(default_factory=list)
+    _cells: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
         return self.measure.get("kind", "count")
+
+    def cells(self) -> tuple:
+        """``(keys, rows)`` of a count table, worked out once: every cell's key in C order, and each CSV
+        row's ``(position, status, value)``. The audit assembles its system from these."""
+        if self._cells is None:
+            shape = tuple(len(d) for d in self.dimensions)
+            keys = [_key(self.dimensions, self.fixed, self.measure["name"], [d.levels[j] for d, j in zip(self.dimensions, idx)])
+                    for idx in np.ndindex(*shape)]
+            frame = self.frame
+            if shape and len(frame):
+                coords = [[d.index(c) for c in frame[d.name].tolist()] for d in self.dimensions]
+                flat = np.ravel_multi_index(coords, shape).tolist()
+            else:
+                flat = [0] * len(frame)
+            self._cells = (keys, list(zip(flat, frame["status"].tolist(), frame["value"].tolist())))
+        return self._cells
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
@@ -324,18 +341,10 @@ def _system(tables: dict[str, PublishedTable]):
         if t.kind != "count":
             continue
         shape = tuple(len(d) for d in t.dimensions)
-        n = int(np.prod(shape)) if shape else 1
-        vals = np.full(n, np.nan)
-        keys = [_key(t.dimensions, t.fixed, t.measure["name"], [d.levels[j] for d, j in zip(t.dimensions, idx)])
-                for idx in np.ndindex(*shape)]
-        frame = t.frame
-        if shape:
-            coords = [[d.index(c) for c in frame[d.name].tolist()] for d in t.dimensions]
-            flat = np.ravel_multi_index(coords, shape) if len(frame) else np.zeros(0, int)
-        else:
-            flat = np.zeros(len(frame), int)
+        vals = np.full(int(np.prod(shape)) if shape else 1, np.nan)
+        keys, rows = t.cells()
         protection = float(t.policy.sliding_protection)
-        for i, st, v in zip(flat.tolist(), frame["status"].tolist(), frame["value"].tolist()):
+        for i, st, v in rows:
             k = keys[i]
             status_of.setdefault(k, set()).add(st)
             if st == "published":
@@ -344,7 +353,7 @@ def _system(tables: dict[str, PublishedTable]):
             elif st == "primary":
                 required[k] = max(required.get(k, 0.0), protection)
         parts.append((name, t.dimensions, t.fixed, t.measure["name"], vals.reshape(shape),
-                      equations_for(t.dimensions), keys))
+                      equations_for(t.dimensions, shared=True), keys))
     # Percentages: n = n_event + complement, with the complement never published.
     for name, t in tables.items():
         if t.kind != "percentage":
@@ -364,7 +373,8 @@ def _system(tables: dict[str, PublishedTable]):
             if st == "published" and (st_num.get(codes) != "published" or st_den.get(codes) != "published"):
                 problems.append(f"{name}: the percentage at {dict(zip(names, codes))} is shown but its counts are "
                                 "hidden: the percentage gives them back.")
-            kk, kn, kc = (_key(t.dimensions, t.fixed, b, codes) for b in (base_k, base_n, base_c))
+            coords = _key(t.dimensions, t.fixed, "", codes)[1]  # the same cell of three measures
+            kk, kn, kc = (base_k, coords), (base_n, coords), (base_c, coords)
             if st_num.get(codes) == "primary":
                 required[kc] = max(required.get(kc, 0.0), float(t.policy.sliding_protection))
                 status_of.setdefault(kc, set()).add("primary")

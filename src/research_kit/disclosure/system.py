@@ -90,23 +90,33 @@ class CellSystem:
                                          f"gives {old:g}: linked tables must agree on shared cells.")
                 glob[j] = i
             grids.append(Grid(table_id, tuple(dims), glob.reshape(np.shape(values))))
-            eqs = eqs.tocsr()
-            for r in range(eqs.shape[0]):
-                lo, hi = eqs.indptr[r], eqs.indptr[r + 1]
-                cols = glob[eqs.indices[lo:hi]]
-                coefs = eqs.data[lo:hi]
-                order = np.argsort(cols)
-                cols, coefs = cols[order], coefs[order]
-                if coefs[0] < 0:
-                    coefs = -coefs
-                eq_rows.setdefault((tuple(cols.tolist()), tuple(coefs.tolist())), None)
+            # Each relation in a canonical form (cells in order, first coefficient positive), so that a
+            # relation two tables share is kept once: all rows sorted in one pass, then one key per row.
+            eqs = eqs.tocsr()  # (already CSR: no copy)
+            if not eqs.nnz:
+                continue
+            n_rows = eqs.shape[0]
+            gcols = glob[eqs.indices]
+            order = np.lexsort((gcols, np.repeat(np.arange(n_rows), np.diff(eqs.indptr))))
+            r = np.repeat(np.arange(n_rows), np.diff(eqs.indptr))[order]
+            c, v = gcols[order], eqs.data[order].astype(float)
+            starts = np.searchsorted(r, np.arange(n_rows + 1))
+            filled = np.flatnonzero(np.diff(starts))
+            sign = np.ones(n_rows)
+            sign[filled] = np.where(v[starts[filled]] < 0, -1.0, 1.0)
+            v = v * np.repeat(sign, np.diff(starts))
+            for row in filled.tolist():
+                lo, hi = starts[row], starts[row + 1]
+                eq_rows.setdefault((c[lo:hi].tobytes(), v[lo:hi].tobytes()), (c[lo:hi], v[lo:hi]))
         n = len(keys)
-        rows, cols, data = [], [], []
-        for r, (c, v) in enumerate(eq_rows):
-            rows += [r] * len(c)
-            cols += list(c)
-            data += list(v)
-        A = sparse.csr_matrix((data, (rows, cols)), shape=(len(eq_rows), n))
+        parts = list(eq_rows.values())
+        if parts:
+            rows = np.repeat(np.arange(len(parts)), [len(pc) for pc, _pv in parts])
+            cols = np.concatenate([pc for pc, _pv in parts])
+            data = np.concatenate([pv for _pc, pv in parts])
+        else:
+            rows, cols, data = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        A = sparse.csr_matrix((data, (rows, cols)), shape=(len(parts), n))
         return cls(keys=keys, values=np.asarray(vals, dtype=float), equations=A, grids=grids, index=index)
 
     @classmethod
