@@ -20,6 +20,7 @@ Prints each run's time, the medians and the ratio (loop / research_kit), and wri
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import json
 import os
@@ -99,6 +100,10 @@ def main() -> None:
     from research_kit.batch.inputs import regional_available
     from research_kit.countries import parse_countries
 
+    # research_kit's compiled bytecode, as any installed package has it: an editable install run with
+    # PYTHONDONTWRITEBYTECODE set would otherwise compile every module again in every process (parent,
+    # workers, kernels), which is no part of the work being compared. The loop gets the same files.
+    compileall.compile_dir(str(REPO / "src" / "research_kit"), quiet=1)
     selected = [c.alpha_3 for c in parse_countries(args.countries)]
     regional = not args.no_regional and regional_available() and (REPO / "notebooks" / "regional_report.ipynb").is_file()
     work = Path(tempfile.mkdtemp(prefix="rk_bench_"))

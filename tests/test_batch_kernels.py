@@ -124,3 +124,32 @@ def test_workers_start_light_and_still_validate_notebooks():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "invalid caught"
+
+
+def test_the_batch_starts_its_workers_before_loading_the_statistics():
+    """Importing the runner and checking a report's parameters loads no solver: the workers' kernels start
+    while the batch's own process loads what it needs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from research_kit.batch import run_reports\n"
+        "from research_kit.report import check_parameters, policy_for\n"
+        "check_parameters('PRY', 'es', 5)\n"
+        "policy_for(5).to_dict()\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'research_kit.disclosure.secondary') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_disclosure_name_is_there_when_asked_for():
+    import research_kit.disclosure as disclosure
+
+    for name in disclosure.__all__:
+        assert getattr(disclosure, name).__name__ == name
+    assert set(disclosure.__all__) <= set(dir(disclosure))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        disclosure.nothing  # noqa: B018

@@ -24,6 +24,7 @@ The engine underneath, in the order data flows:
 Examples
 --------
 >>> import pandas as pd
+>>> from research_kit.disclosure import DisclosurePolicy, protect_counts
 >>> policy = DisclosurePolicy(min_count=5)
 >>> counts = pd.DataFrame({"city": ["a", "b", "c"], "count": [40, 3, 12]})
 >>> t = protect_counts(counts, policy, dimension="city", total=True)
@@ -31,23 +32,45 @@ Examples
 {'city': ['a', 'b', 'c', 'total'], 'count': [40.0, nan, nan, 55.0], 'status': ['published', 'primary', 'secondary', 'published']}
 """
 
-from research_kit.disclosure.audit import AuditResult, audit_system, audit_tables
-from research_kit.disclosure.linked import BatchRecord, LinkedResult, protect_linked
-from research_kit.disclosure.microdata import Extract, deidentify, risk_summary
-from research_kit.disclosure.model import CountTable, Dimension, TableError
+import importlib
+
 from research_kit.disclosure.policy import DisclosurePolicy
-from research_kit.disclosure.primary import effective_sample_size, estimate_rules, korn_graubard
-from research_kit.disclosure.publish import PublishedTableError, audit_published, read_published, write_table
-from research_kit.disclosure.secondary import Protection, SuppressionError, SuppressionResult, suppress
-from research_kit.disclosure.system import CellSystem
-from research_kit.disclosure.tables import (
-    ProtectedTable,
-    estimate_count_table,
-    protect_count_table,
-    protect_counts,
-    protect_crosstab,
-    protect_estimates,
-)
+
+# Everything else is imported on first use: the policy alone (what checking a report's parameters needs)
+# must not pull in the solvers and scipy.
+_LAZY = {
+    "AuditResult": "audit",
+    "audit_system": "audit",
+    "audit_tables": "audit",
+    "BatchRecord": "linked",
+    "LinkedResult": "linked",
+    "protect_linked": "linked",
+    "Extract": "microdata",
+    "deidentify": "microdata",
+    "risk_summary": "microdata",
+    "CountTable": "model",
+    "Dimension": "model",
+    "TableError": "model",
+    "effective_sample_size": "primary",
+    "estimate_rules": "primary",
+    "korn_graubard": "primary",
+    "PublishedTableError": "publish",
+    "audit_published": "publish",
+    "read_published": "publish",
+    "write_table": "publish",
+    "Protection": "secondary",
+    "SuppressionError": "secondary",
+    "SuppressionResult": "secondary",
+    "suppress": "secondary",
+    "CellSystem": "system",
+    "ProtectedTable": "tables",
+    "estimate_count_table": "tables",
+    "protect_count_table": "tables",
+    "protect_counts": "tables",
+    "protect_crosstab": "tables",
+    "protect_estimates": "tables",
+}
+
 
 __all__ = [
     "DisclosurePolicy",
@@ -82,3 +105,16 @@ __all__ = [
     "risk_summary",
     "Extract",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'research_kit.disclosure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"research_kit.disclosure.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
