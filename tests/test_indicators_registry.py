@@ -139,3 +139,25 @@ def test_true_values_lie_inside_the_95_percent_intervals_in_most_countries(all_c
     assert set(pub["indicator"]) == set(indicators.registry()) - {"on_art"}
     assert (cov.loc[cov["indicator"] == "on_art", "n"] < 25).all()
     assert np.isfinite(pub[["low", "high"]].to_numpy()).all()
+
+
+def test_blank_answers_count_the_same_whether_missing_or_empty(synthetic_root):
+    """Indicators treat a blank answer the same whether the export left it missing (None) or empty (''), and
+    the caller's frame is left as it was."""
+    study = rk.load_study("PRY", data_root=synthetic_root)
+    frame = study.data
+    fields = sorted(set().union(*(ind.fields for ind in indicators.get())) & set(frame.columns))
+    text = [f for f in fields if frame[f].dtype == object]
+    as_none = frame.copy()
+    as_empty = frame.copy()
+    for f in text:
+        blank = as_none[f].isna() | (as_none[f] == "")
+        as_none[f] = as_none[f].where(~blank, None)
+        as_empty[f] = as_empty[f].where(~blank, "")
+    assert any(as_none[f].isna().any() for f in text)  # the case is exercised
+    before = as_none.copy()
+    a = indicators.add_indicator_columns(as_none, study.form)
+    b = indicators.add_indicator_columns(as_empty, study.form)
+    ids = [i.id for i in indicators.get()]
+    pd.testing.assert_frame_equal(a[ids], b[ids])
+    pd.testing.assert_frame_equal(as_none, before)

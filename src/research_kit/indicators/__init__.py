@@ -281,9 +281,15 @@ def add_indicator_columns(frame: pd.DataFrame, form: Form, ids: Iterable[str] | 
     # it into every intermediate result, which costs more than the expressions themselves.
     frame = frame.copy(deep=False)
     frame.attrs = {}
+    # Blank answers as '' once per text column the expressions read (as a validator's working frame
+    # has them), instead of once per comparison: the expressions then run with ``clean=True``.
+    for name in sorted(set().union(*(ind.fields for ind in inds)) & set(frame.columns)):
+        col = frame[name]
+        if col.dtype == object:
+            frame[name] = col.where(col.notna(), "")
     for ind in inds:
-        den = evaluate(ind.denominator, frame).astype(bool).to_numpy()
-        num = evaluate(ind.numerator, frame).astype(bool).to_numpy()
+        den = evaluate(ind.denominator, frame, clean=True).astype(bool).to_numpy()
+        num = evaluate(ind.numerator, frame, clean=True).astype(bool).to_numpy()
         out[ind.id] = np.where(den, num.astype(float), np.nan)
     for g in groupings().values():
         if g.field in frame.columns and g.id not in frame.columns:
