@@ -213,7 +213,6 @@ def pool(estimates: pd.DataFrame, population_sizes: pd.DataFrame, denominator_sh
     shares = {(r.country, r.indicator): float(r.share) for r in denominator_shares.itertuples()}
     rows = {(r.country, r.indicator): r for r in est.itertuples()}
     indicators = list(dict.fromkeys(est["indicator"]))
-    z = float(norm.ppf(0.5 + level / 2))
     out = []
     for ind in indicators:
         for area, kind, members in _areas(countries):
