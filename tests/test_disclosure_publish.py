@@ -146,6 +146,25 @@ def test_published_files_that_contradict_themselves_are_refused(tmp_path):
         audit_published(tmp_path)
 
 
+@pytest.mark.parametrize("body, message", [
+    ("city,value,status\nasu,40,published\ncde,,published\ntotal,70,published\n", "a published row has no value"),
+    ("city,value,status\nasu,40,published\ncde,30,primary\ntotal,70,published\n", "a suppressed row shows a value"),
+    ("city,value,status\nasu,40,published\nxyz,30,published\ntotal,70,published\n", "codes \\['xyz'\\] not listed"),
+    ("city,status\nasu,published\n", r"missing column\(s\) \['value'\]"),
+    ("city,value,status\nasu,40\n", "rows and header do not have the same columns"),
+    ("", "the file is empty"),
+    ("city,value,status\nasu,forty,published\ncde,30,published\ntotal,70,published\n", "a published row has no value"),
+])
+def test_published_files_that_break_the_format_are_refused_with_the_file_named(tmp_path, body, message):
+    pt = protect_counts(pd.DataFrame({"city": ["asu", "cde"], "count": [40, 30]}), POLICY, dimension="city")
+    write_table(pt, tmp_path, "t")
+    assert read_published(tmp_path)["t"].frame["value"].tolist() == [40.0, 30.0, 70.0]
+    (tmp_path / "t.csv").write_text(body)
+    with pytest.raises(PublishedTableError, match=message) as err:
+        read_published(tmp_path)
+    assert str(tmp_path / "t.csv") in str(err.value)
+
+
 def test_only_protected_tables_can_be_written(tmp_path):
     from research_kit.errors import DisclosureError
 

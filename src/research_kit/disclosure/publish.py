@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import csv as _csv
 import json
+import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -188,21 +190,34 @@ def write_table(pt, folder, table_id: str | None = None, *, measure: str | None 
 
 @dataclass
 class PublishedTable:
-    """A table as read back from its CSV and JSON."""
+    """A table as read back from its CSV and JSON.
+
+    ``columns`` holds the CSV's columns as read (codes and statuses as text, ``value`` as floats,
+    NaN where hidden); :attr:`frame` is the same as a DataFrame.
+    """
 
     table_id: str
     dimensions: list
     measure: dict
     fixed: dict
     policy: DisclosurePolicy
-    frame: pd.DataFrame
+    columns: dict
     path: Path
     caution: list = field(default_factory=list)
     _cells: tuple | None = field(default=None, repr=False, compare=False)
+    _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
         return self.measure.get("kind", "count")
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame, one row per CSV row."""
+        if self._frame is None:
+            self._frame = pd.DataFrame({name: (np.asarray(col, dtype=float) if name == "value" else
+                                               pd.Series(col, dtype=object)) for name, col in self.columns.items()})
+        return self._frame
 
     def cells(self) -> tuple:
         """``(keys, rows)`` of a count table, worked out once: every cell's key in C order, and each CSV
@@ -211,19 +226,19 @@ class PublishedTable:
             shape = tuple(len(d) for d in self.dimensions)
             keys = [_key(self.dimensions, self.fixed, self.measure["name"], [d.levels[j] for d, j in zip(self.dimensions, idx)])
                     for idx in np.ndindex(*shape)]
-            frame = self.frame
-            if shape and len(frame):
-                coords = [[d.index(c) for c in frame[d.name].tolist()] for d in self.dimensions]
+            n = len(self.columns["status"])
+            if shape and n:
+                coords = [[d.index(c) for c in self.columns[d.name]] for d in self.dimensions]
                 flat = np.ravel_multi_index(coords, shape).tolist()
             else:
-                flat = [0] * len(frame)
-            self._cells = (keys, list(zip(flat, frame["status"].tolist(), frame["value"].tolist())))
+                flat = [0] * n
+            self._cells = (keys, list(zip(flat, self.columns["status"], self.columns["value"])))
         return self._cells
 
 
-def _read_csv_text(path: Path) -> pd.DataFrame:
-    """A small published CSV as text columns. The standard library's reader: a batch audit reads
-    thousands of these files, where pandas' per-file set-up costs more than the parsing."""
+def _read_csv_text(path: Path) -> dict[str, list[str]]:
+    """A small published CSV as text columns. The standard library's reader and plain lists: a batch
+    audit reads thousands of these files, where pandas' per-file set-up costs more than the parsing."""
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(_csv.reader(fh))
@@ -234,7 +249,26 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
     header, body = rows[0], rows[1:]
     if len(set(header)) != len(header) or any(len(r) != len(header) for r in body):
         raise PublishedTableError(f"{path}: not readable as CSV (rows and header do not have the same columns).")
-    return pd.DataFrame({h: [r[i] for r in body] for i, h in enumerate(header)}, dtype=object)
+    return {h: [r[i] for r in body] for i, h in enumerate(header)}
+
+
+def _number(text: str) -> float:
+    """A CSV value as a number (NaN when empty or not a number, as ``pandas.to_numeric(errors='coerce')``)."""
+    try:
+        return float(text) if text.strip() else math.nan
+    except ValueError:
+        return math.nan
+
+
+@lru_cache(maxsize=4096)
+def _dimension(spec: str) -> Dimension:
+    # A batch's tables share a few dozen dimensions: each is checked and built once.
+    return Dimension.from_dict(json.loads(spec))
+
+
+@lru_cache(maxsize=256)
+def _policy(spec: str) -> DisclosurePolicy:
+    return DisclosurePolicy.from_dict(json.loads(spec))
 
 
 def _read_one(js: Path) -> PublishedTable | None:
@@ -246,36 +280,37 @@ def _read_one(js: Path) -> PublishedTable | None:
         return None
     csv = js.with_suffix(".csv")
     try:
-        dims = [Dimension.from_dict(d) for d in meta["dimensions"]]
-        policy = DisclosurePolicy.from_dict(meta["policy"])
+        dims = [_dimension(json.dumps(d, sort_keys=True)) for d in meta["dimensions"]]
+        policy = _policy(json.dumps(meta["policy"], sort_keys=True))
         measure = dict(meta["measure"])
         table_id = str(meta["table_id"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise PublishedTableError(f"{js}: missing or malformed entry {exc}.") from None
     except DisclosureError as exc:
         raise PublishedTableError(f"{js}: {exc}") from None
     if not csv.is_file():
         raise PublishedTableError(f"{js}: its table {csv.name} is missing.")
-    frame = _read_csv_text(csv)
+    columns = _read_csv_text(csv)
     names = [d.name for d in dims]
-    missing = [c for c in (*names, "value", "status") if c not in frame.columns]
+    missing = [c for c in (*names, "value", "status") if c not in columns]
     if missing:
         raise PublishedTableError(f"{csv}: missing column(s) {missing}.")
-    bad = sorted(set(frame["status"]) - {"published", "primary", "secondary"})
+    status = columns["status"]
+    bad = sorted(set(status) - {"published", "primary", "secondary"})
     if bad:
         raise PublishedTableError(f"{csv}: unknown status {bad}; expected published, primary or secondary.")
     for d in dims:
-        unknown = sorted(set(frame[d.name]) - set(d.levels))
+        unknown = sorted(set(columns[d.name]) - set(d.levels))
         if unknown:
             raise PublishedTableError(f"{csv}: {d.name!r} has codes {unknown[:5]} not listed in {js.name}.")
-    values = pd.to_numeric(frame["value"].replace("", np.nan), errors="coerce")
-    shown = frame["status"] == "published"
-    if values[shown].isna().any():
-        raise PublishedTableError(f"{csv}: a published row has no value.")
-    if values[~shown].notna().any():
-        raise PublishedTableError(f"{csv}: a suppressed row shows a value.")
-    frame = frame.assign(value=values)
-    return PublishedTable(table_id, dims, measure, dict(meta.get("fixed") or {}), policy, frame, csv,
+    values = [_number(v) for v in columns["value"]]
+    for st, v in zip(status, values):
+        if st == "published" and math.isnan(v):
+            raise PublishedTableError(f"{csv}: a published row has no value.")
+        if st != "published" and not math.isnan(v):
+            raise PublishedTableError(f"{csv}: a suppressed row shows a value.")
+    columns["value"] = values
+    return PublishedTable(table_id, dims, measure, dict(meta.get("fixed") or {}), policy, columns, csv,
                           list(meta.get("caution") or []))
 
 
@@ -333,11 +368,11 @@ def _key(dims, fixed, measure, codes) -> Key:
     return (measure, tuple(sorted(coords.items())))
 
 
-def _codes(frame: pd.DataFrame, names: list[str]) -> list[tuple]:
+def _codes(columns: dict, names: list[str]) -> list[tuple]:
     """Each row's codes in the columns ``names``, as tuples (empty tuples when there are none)."""
     if not names:
-        return [()] * len(frame)
-    return list(zip(*(frame[c].tolist() for c in names)))
+        return [()] * len(columns["status"])
+    return list(zip(*(columns[c] for c in names)))
 
 
 def _system(tables: dict[str, PublishedTable]):
@@ -380,10 +415,10 @@ def _system(tables: dict[str, PublishedTable]):
         names = [d.name for d in t.dimensions]
         base_k, base_n = num.measure["name"], den.measure["name"]
         base_c = base_k.rsplit(":", 1)[0] + ":complement"
-        st_num = dict(zip(_codes(num.frame, names), num.frame["status"].tolist()))
-        st_den = dict(zip(_codes(den.frame, names), den.frame["status"].tolist()))
+        st_num = dict(zip(_codes(num.columns, names), num.columns["status"]))
+        st_den = dict(zip(_codes(den.columns, names), den.columns["status"]))
         keys, rows = [], []
-        for codes, st in zip(_codes(t.frame, names), t.frame["status"].tolist()):
+        for codes, st in zip(_codes(t.columns, names), t.columns["status"]):
             if st == "published" and (st_num.get(codes) != "published" or st_den.get(codes) != "published"):
                 problems.append(f"{name}: the percentage at {dict(zip(names, codes))} is shown but its counts are "
                                 "hidden: the percentage gives them back.")
