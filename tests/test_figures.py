@@ -84,3 +84,45 @@ def test_forest_plot_draws_each_shown_country_once(tmp_path):
     assert notes == {y_of["Honduras"]: "not shown (too few respondents)",
                      **{y: "pooled estimate not possible" for y in pooled}}
     assert not np.isnan([p[0] for p in points.values()]).any()
+
+
+def _texts_outside(fig) -> list[str]:
+    """Every piece of text drawn partly outside the figure, after the layout ran."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # runs the layout, as saving does
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    out = []
+    for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent")):
+        if not t.get_visible() or not t.get_text():
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x0 < box.x0 - 1 or e.x1 > box.x1 + 1 or e.y0 < box.y0 - 1 or e.y1 > box.y1 + 1:
+            out.append(t.get_text()[:40])
+    return out
+
+
+LONG = ("Recibió al menos dos servicios de prevención en los últimos tres meses, según lo que declaró en la "
+        "encuesta comunitaria")
+
+
+def test_no_text_runs_off_a_bar_chart(table):
+    pt = table
+    pt.meta["labels"] = {"indicator": {c: LONG for c in pt.data["indicator"]}}
+    for language in ("es", "en", "pt"):
+        fig = estimate_chart(pt, label_column="indicator", language=language, title=LONG)
+        assert _texts_outside(fig) == [], language
+
+
+def test_no_text_runs_off_a_forest_plot():
+    from research_kit.regional.forest import forest_plot
+
+    est = pd.DataFrame({"indicator": ["x"] * 3, "country": ["PRY", "URY", "HND"], "estimate": [0.6, 0.3, 0.4],
+                        "ci_low": [0.5, 0.2, 0.3], "ci_high": [0.7, 0.4, 0.5], "n": [300, 250, 200],
+                        "n_event": [180, 75, 80], "se": [0.03, 0.03, 0.03]})
+    pt = protect_estimates(est, DisclosurePolicy(), by=["indicator", "country"])
+    for language in ("es", "en", "pt"):
+        fig = forest_plot(pt, None, "x", language=language, title=LONG)
+        assert _texts_outside(fig) == [], language

@@ -7,7 +7,6 @@ are not possible are labelled the same way.
 
 from __future__ import annotations
 
-import textwrap
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -18,6 +17,7 @@ from research_kit.countries import NODES, get_country, node_name
 from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import format_percent, translator
+from research_kit.report.figures import figure_note, figure_title
 
 __all__ = ["forest_plot", "COLORS"]
 
@@ -155,10 +155,10 @@ def forest_plot(countries: ProtectedTable, pooled: ProtectedTable | None, indica
         if item["kind"] == "heading" and k:
             ax.axhline(n - 1 - k + 0.5, color=COLORS["grid"], linewidth=0.8)
     if title:
-        ax.set_title("\n".join(textwrap.wrap(title, 80)), loc="left", fontsize=9.5, fontweight="bold", y=1.0)
+        figure_title(fig, title, width=80, fontsize=9.5)
     note = _("Squares: country estimates; circles: few respondents, interpret with caution; lines: 95% confidence "
              "intervals; diamonds: pooled estimates weighted by population size.")
-    ax.set_xlabel("\n".join(textwrap.wrap(note, 92)), fontsize=7, loc="left", color=COLORS["muted"])
+    figure_note(fig, note, width=120, fontsize=7, color=COLORS["muted"])
     return fig
 
 

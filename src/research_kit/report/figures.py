@@ -16,7 +16,7 @@ from research_kit.disclosure import ProtectedTable
 from research_kit.errors import DisclosureError
 from research_kit.i18n import format_percent, translator
 
-__all__ = ["estimate_chart", "convergence_chart", "Chart"]
+__all__ = ["estimate_chart", "convergence_chart", "Chart", "figure_title", "figure_note"]
 
 _BAR = "#6a3d9a"
 
@@ -25,6 +25,20 @@ def _wrap(text: str, width: int = 42) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def figure_title(fig: Figure, text: str, *, width: int, **style) -> None:
+    """The figure's title, wrapped to ``width`` characters and aligned with the figure's left edge.
+
+    Not the axes' title: an axes title starts where the plot starts, after the row labels, and the
+    layout makes room for its height but not its width, so a long one ran off the figure.
+    """
+    fig.suptitle(_wrap(text, width), x=0.01, ha="left", fontweight="bold", **style)
+
+
+def figure_note(fig: Figure, text: str, *, width: int, **style) -> None:
+    """A note under the figure (what its marks mean), wrapped and aligned with the figure's left edge."""
+    fig.supxlabel(_wrap(text, width), x=0.01, ha="left", **style)
 
 _CAUTION = "#b39ddb"
 
@@ -77,9 +91,9 @@ def estimate_chart(pt: ProtectedTable, *, label_column: str, language: str = "es
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if title:
-        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", y=1.0)
-    ax.set_xlabel(_wrap(_("Percentage, with 95% confidence interval. Light bars: few respondents, interpret with caution."), 90),
-                  fontsize=8.5, loc="left")
+        figure_title(fig, title, width=80, fontsize=11)
+    figure_note(fig, _("Percentage, with 95% confidence interval. Light bars: few respondents, interpret with caution."),
+                width=110, fontsize=8.5)
     return fig
 
 
@@ -154,5 +168,5 @@ def convergence_chart(pt: ProtectedTable, *, language: str = "es", locale: str |
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_xlabel(_("Number of respondents so far"), fontsize=9)
     if title:
-        ax.set_title(_wrap(title, 70), loc="left", fontsize=10, fontweight="bold", y=1.0)
+        figure_title(fig, title, width=70, fontsize=10)
     return fig
