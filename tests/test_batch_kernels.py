@@ -99,12 +99,19 @@ def test_kernel_sockets_stay_within_the_unix_path_limit_in_a_deep_folder(tmp_pat
         shutil.rmtree(Path(km.ip).parent, ignore_errors=True)
 
 
-def test_workers_start_light_and_still_validate_notebooks():
-    """The process workers are forked from imports what running and exporting a notebook needs, not the
-    statistics (each kernel has those), and notebook validation works without jsonschema's IRI grammars."""
+def _fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter (what a worker or the batch's own process starts from)."""
     import subprocess
     import sys
 
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_workers_start_light_and_still_validate_notebooks():
+    """The process workers are forked from imports what running and exporting a notebook needs, not the
+    statistics (each kernel has those), and notebook validation works without jsonschema's IRI grammars."""
     code = (
         "import sys\n"
         "import research_kit.batch.worker_preload\n"
@@ -121,17 +128,12 @@ def test_workers_start_light_and_still_validate_notebooks():
         "except nbformat.ValidationError:\n"
         "    print('invalid caught')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "invalid caught"
+    assert _fresh_python(code) == "invalid caught"
 
 
 def test_the_batch_starts_its_workers_before_loading_the_statistics():
     """Importing the runner and checking a report's parameters loads no solver: the workers' kernels start
     while the batch's own process loads what it needs."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from research_kit.batch import run_reports\n"
@@ -140,9 +142,7 @@ def test_the_batch_starts_its_workers_before_loading_the_statistics():
         "policy_for(5).to_dict()\n"
         "print(sorted(m for m in ('scipy', 'pandas', 'research_kit.disclosure.secondary') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert _fresh_python(code) == "[]"
 
 
 def test_every_disclosure_name_is_there_when_asked_for():

@@ -32,12 +32,29 @@ def figure_title(fig: Figure, text: str, *, width: int, **style) -> None:
 
     Not the axes' title: an axes title starts where the plot starts, after the row labels, and the
     layout makes room for its height but not its width, so a long one ran off the figure.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(4, 3), layout="constrained")
+    >>> figure_title(fig, "Prueba de VIH en los últimos 12 meses y conoce el resultado", width=30, fontsize=10)
+    >>> print(fig.get_suptitle())
+    Prueba de VIH en los últimos
+    12 meses y conoce el resultado
     """
     fig.suptitle(_wrap(text, width), x=0.01, ha="left", fontweight="bold", **style)
 
 
 def figure_note(fig: Figure, text: str, *, width: int, **style) -> None:
-    """A note under the figure (what its marks mean), wrapped and aligned with the figure's left edge."""
+    """A note under the figure (what its marks mean), wrapped and aligned with the figure's left edge.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(4, 3), layout="constrained")
+    >>> figure_note(fig, "Lines: 95% confidence intervals.", width=22, fontsize=7)
+    >>> print(fig.get_supxlabel())
+    Lines: 95% confidence
+    intervals.
+    """
     fig.supxlabel(_wrap(text, width), x=0.01, ha="left", **style)
 
 _CAUTION = "#b39ddb"
